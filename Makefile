@@ -1,0 +1,54 @@
+# Every workflow of the course. `make help` lists the targets.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(abspath $(VENV))/bin
+STAMP  := $(VENV)/.installed
+# nbgrader starts `alembic` to create its gradebook: the environment's bin must be on PATH.
+export PATH := $(BIN):$(PATH)
+export PYTHONDONTWRITEBYTECODE := 1
+
+SUBMISSIONS ?= build/examples/submissions
+OUT         ?= grades.csv
+
+.DEFAULT_GOAL := help
+.PHONY: help env release check-release examples demo autograde test test-fast freeze clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+env: $(STAMP) ## create the virtual environment .venv with the exact pins (once)
+
+$(STAMP): requirements.txt constraints.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $@
+
+release: $(STAMP) ## regenerate the student notebooks in notebooks/ from solutions/
+	$(BIN)/python -m autograder release
+
+check-release: $(STAMP) ## fail when notebooks/ is stale or leaks solutions or hidden tests
+	$(BIN)/python -m autograder check-release
+
+examples: $(STAMP) ## write the example submissions under build/examples/submissions
+	$(BIN)/python -m autograder examples --out build/examples/submissions
+
+demo: $(STAMP) release examples ## release, then grade the example submissions and print the 0-4 table
+	$(BIN)/python -m autograder grade --submissions build/examples/submissions --out build/examples/grades.csv
+
+autograde: $(STAMP) ## grade SUBMISSIONS=DIR (nbgrader layout DIR/student/session/*.ipynb) into OUT=grades.csv
+	$(BIN)/python -m autograder grade --submissions $(SUBMISSIONS) --out $(OUT)
+
+test: $(STAMP) ## the whole test suite (executes every solution notebook)
+	$(BIN)/python -m pytest
+
+test-fast: $(STAMP) ## the tests that do not execute notebooks
+	$(BIN)/python -m pytest -m "not slow"
+
+freeze: $(STAMP) ## rewrite constraints.txt from the current environment
+	{ sed -n '1,3p' constraints.txt; $(BIN)/python -m pip freeze --exclude-editable | grep -v '^torch=='; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
+
+clean: ## remove generated files (keeps .venv)
+	rm -rf build gradebook.db .pytest_cache

@@ -1,0 +1,35 @@
+"""nbgrader configuration of the course, shared by ``nbgrader_config.py`` and the grader."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from traitlets.config import Config
+
+from autograder.paths import REPO_ROOT
+
+COURSE_ID = "deepcourse"
+RELEASE_HEADER = REPO_ROOT / "autograder" / "templates" / "release_header.ipynb"
+# Stub left in place of each solution block of a released notebook.
+CODE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
+
+
+def course_config(root: Path | str = REPO_ROOT, db_url: str | None = None) -> Config:
+    """nbgrader settings: ``solutions/`` is the source and ``notebooks/`` the release directory."""
+    root = Path(root)
+    c = Config()
+    c.CourseDirectory.root = str(root)
+    c.CourseDirectory.course_id = COURSE_ID
+    c.CourseDirectory.source_directory = "solutions"
+    c.CourseDirectory.release_directory = "notebooks"
+    c.CourseDirectory.db_url = db_url or f"sqlite:///{root / 'gradebook.db'}"
+    c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", ".DS_Store"]
+    c.ClearSolutions.code_stub = {"python": CODE_STUB}
+    c.IncludeHeaderFooter.header = str(RELEASE_HEADER)
+    # nbgrader counts any stderr output of a test cell as a failure; a correct answer must
+    # never lose points to a library warning. Failures show up as error outputs regardless.
+    c.IgnorePattern.pattern = r"[\s\S]*"
+    c.IgnorePattern.enabled = True
+    # kernels talk to the grader over local IPC sockets, not TCP
+    c.KernelManager.transport = "ipc"
+    return c

@@ -1,0 +1,101 @@
+"""Typed grading results, the grades.csv file (written atomically) and the printed table."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+COLUMNS = ["student", "session", "points", "max_points", "raw_score", "score",
+           "starred_missing", "late", "submitted_at", "status", "reasons"]
+
+
+@dataclass(frozen=True)
+class CellResult:
+    """One autograded test cell."""
+
+    grade_id: str
+    exercise: str
+    points: float
+    max_points: float
+    message: str = ""  # what failed, in words for the student ("" when it passed)
+
+    @property
+    def passed(self) -> bool:
+        return self.points >= self.max_points
+
+
+@dataclass
+class GradedSubmission:
+    """One (student, session) row of grades.csv."""
+
+    student: str
+    session: str
+    status: str  # "graded", "missing" or "error"
+    points: float = 0.0
+    max_points: float = 0.0
+    raw_score: int = 0
+    score: int = 0
+    starred_missing: tuple[str, ...] = ()
+    late: bool = False
+    submitted_at: str = ""
+    reasons: list[str] = field(default_factory=list)
+    cells: list[CellResult] = field(default_factory=list)
+
+    def row(self) -> dict[str, str]:
+        return {
+            "student": self.student,
+            "session": self.session,
+            "points": _num(self.points),
+            "max_points": _num(self.max_points),
+            "raw_score": str(self.raw_score),
+            "score": str(self.score),
+            "starred_missing": " ".join(self.starred_missing),
+            "late": "yes" if self.late else "no",
+            "submitted_at": self.submitted_at,
+            "status": self.status,
+            "reasons": "; ".join(self.reasons),
+        }
+
+
+def _num(x: float) -> str:
+    return f"{x:g}"
+
+
+def write_csv(rows: list[GradedSubmission], path: Path | str) -> Path:
+    """Write grades.csv atomically: a reader sees the old file or the new one, never half."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for r in sorted(rows, key=lambda r: (r.student, r.session)):
+        writer.writerow(r.row())
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+        f.write(buf.getvalue())
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    return path
+
+
+def read_csv(path: Path | str) -> list[dict[str, str]]:
+    with open(path, encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def format_table(rows: list[GradedSubmission], width: int = 70) -> str:
+    """The 0–4 table printed after grading: one line per row, its reasons shortened."""
+    header = f"{'student':<16} {'session':<14} {'points':>9} {'score':>5}  reasons"
+    lines = [header, "-" * len(header)]
+    for r in sorted(rows, key=lambda r: (r.student, r.session)):
+        pts = f"{_num(r.points)}/{_num(r.max_points)}"
+        why = "; ".join(r.reasons)
+        if len(why) > width:
+            why = why[: width - 1] + "…"
+        lines.append(f"{r.student:<16} {r.session:<14} {pts:>9} {r.score:>5}  {why}")
+    return "\n".join(lines)

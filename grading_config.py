@@ -1,0 +1,74 @@
+"""The course policy in one place: sessions, deadlines, starred exercises, scoring, caps, timeouts.
+
+Plain module-level values, one comment each. ``autograder.policy.load_policy`` reads this
+file, rejects unknown names and wrong types with a clear message, and hands the grader a
+typed ``Policy``. Edit the values here; never copy them elsewhere.
+"""
+
+# --- Sessions -------------------------------------------------------------------------------
+# One entry per practical, keyed by its folder name in solutions/ and notebooks/.
+#   title        what students see in reports
+#   class_date   the day of the class (YYYY-MM-DD)
+#   deadline     submission deadline, local time in TIMEZONE (YYYY-MM-DD HH:MM[:SS]);
+#                "always submit a notebook after class": the default is the end of class day
+#   starred      exercises marked (*): required for a score above STARRED_CAP
+SESSIONS = {
+    "01_micrograd": {
+        "title": "micrograd",
+        "class_date": "2025-02-05",
+        "deadline": "2025-02-05 23:59:59",
+        "starred": [],
+    },
+    "02_makemore": {
+        "title": "makemore: bigram and MLP",
+        "class_date": "2025-02-12",
+        "deadline": "2025-02-12 23:59:59",
+        "starred": [],
+    },
+    "03_backprop": {
+        "title": "backprop ninja, MLP in torch.nn, batchnorm, MLP for MNIST",
+        "class_date": "2025-02-19",
+        "deadline": "2025-02-19 23:59:59",
+        "starred": ["mlp_torch", "batchnorm"],
+    },
+    "04_gpt": {
+        "title": "GPT from scratch",
+        "class_date": "2025-03-05",
+        "deadline": "2025-03-05 23:59:59",
+        "starred": ["gpt"],
+    },
+    "05_convnets": {
+        "title": "convnets for Fashion-MNIST",
+        "class_date": "2025-03-12",
+        "deadline": "2025-03-12 23:59:59",
+        "starred": ["convnet"],
+    },
+    "06_diffusion": {
+        "title": "1D and 2D diffusion",
+        "class_date": "2025-03-19",
+        "deadline": "2025-03-19 23:59:59",
+        "starred": ["diffusion_2d"],
+    },
+}
+
+TIMEZONE = "Europe/Paris"  # the zone of every deadline above (IANA name)
+
+# --- Exercises ------------------------------------------------------------------------------
+# A test cell belongs to the exercise named by its nbgrader grade_id up to the first "__":
+# grade_id "value_ops__hidden" belongs to exercise "value_ops". An exercise is done when all
+# of its test cells pass.
+EXERCISE_SEPARATOR = "__"  # splits an exercise name from the rest of a grade_id
+
+# --- Score ----------------------------------------------------------------------------------
+MAX_SCORE = 4  # notebooks are scored from 0 to MAX_SCORE
+ROUNDING = "half_up"  # points/max_points * MAX_SCORE rounded: "half_up", "down" or "up"
+
+# --- Caps -----------------------------------------------------------------------------------
+STARRED_CAP = 2  # highest score while any starred exercise is not done
+LATE_CAP = 1  # highest score of a submission after its session's deadline
+MISSING_SCORE = 0  # score of a session with no submission at all
+MISSING_TIMESTAMP_IS_LATE = False  # a submission without timestamp.txt counts as late?
+
+# --- Execution ------------------------------------------------------------------------------
+CELL_TIMEOUT_S = 120  # longest a single cell may run while grading
+NOTEBOOK_TIMEOUT_S = 600  # longest a whole notebook may run while grading
