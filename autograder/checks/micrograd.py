@@ -51,6 +51,10 @@ def _binary_cases():
         ("a + a", lambda a, b: a + a, 1.5, 0.0),
         ("a * a", lambda a, b: a * a, 1.5, 0.0),
         ("a * b + a", lambda a, b: a * b + a, 2.0, -3.0),
+        # an upstream gradient other than 1: the chain rule must multiply by out.grad
+        ("(a * b) * 3", lambda a, b: (a * b) * 3, 2.0, -3.0),
+        ("(a + b) * -2", lambda a, b: (a + b) * -2, 2.0, -3.0),
+        ("(a / b) * 5", lambda a, b: (a / b) * 5, 2.0, -4.0),
     ]
 
 
@@ -68,6 +72,8 @@ def _unary_cases():
         ("2 - a", lambda a: 2 - a, 1.7),
         ("a / 4", lambda a: a / 4, 1.7),
         ("4 / a", lambda a: 4 / a, 1.7),
+        ("(a ** 3) * 2", lambda a: (a ** 3) * 2, 1.7),
+        ("(-a) * 3", lambda a: (-a) * 3, 1.7),
     ]
 
 
@@ -81,6 +87,8 @@ def _activation_cases():
         ("a.relu()", lambda a: a.relu(), torch.relu, -1.3),
         ("(a * a).tanh()", lambda a: (a * a).tanh(), lambda t: (t * t).tanh(), 0.6),
         ("a.exp() * a", lambda a: a.exp() * a, lambda t: t.exp() * t, 0.6),
+        ("a.tanh() * 3", lambda a: a.tanh() * 3, lambda t: t.tanh() * 3, 0.6),
+        ("a.relu() * 3", lambda a: a.relu() * 3, lambda t: t.relu() * 3, 0.6),
     ]
 
 

@@ -1,0 +1,54 @@
+"""Run a session's source notebook in-process, optionally with a mutated answer.
+
+The hidden checks are plain functions: tests load the objects a notebook defines (the
+solution, or the solution with a typical mistake planted in it) and call the checks on them
+directly, which is fast and says exactly which exercise a mistake costs.
+"""
+
+from __future__ import annotations
+
+import os
+
+import nbformat
+
+from autograder.paths import source_notebook
+
+
+class MutationNotApplied(AssertionError):
+    """The text to replace is not in the cell: the mutation test would prove nothing."""
+
+
+def code_cells(session: str):
+    """(grade_id or None, is_test_cell, source) of each code cell, in notebook order."""
+    nb = nbformat.read(source_notebook(session), as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        meta = cell.metadata.get("nbgrader", {})
+        yield meta.get("grade_id"), bool(meta.get("grade")) and not meta.get("solution"), cell.source
+
+
+def namespace(session: str, mutations: dict[str, list[tuple[str, str]]] | None = None,
+              stop_before: str | None = None) -> dict:
+    """Execute the non-test code cells of a source notebook (in fast mode) and return globals.
+
+    ``mutations`` maps a cell's grade_id to (old, new) replacements applied to its source;
+    ``stop_before`` stops at the cell with that grade_id.
+    """
+    os.environ["DEEPCOURSE_FAST"] = "1"
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    mutations = dict(mutations or {})
+    ns: dict = {"__name__": "__notebook__"}
+    for grade_id, is_test, source in code_cells(session):
+        if stop_before is not None and grade_id == stop_before:
+            break
+        for old, new in mutations.pop(grade_id, []):
+            if old not in source:
+                raise MutationNotApplied(f"{old!r} not found in cell {grade_id!r}")
+            source = source.replace(old, new)
+        if is_test:
+            continue
+        exec(compile(source, f"<{session}:{grade_id or 'cell'}>", "exec"), ns)
+    if mutations:
+        raise MutationNotApplied(f"cells not found: {sorted(mutations)}")
+    return ns

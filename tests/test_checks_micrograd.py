@@ -1,0 +1,193 @@
+"""The hidden checks of session 1 pass on correct answers and fail on typical mistakes."""
+
+import pytest
+
+from autograder.checks import CheckFailed
+from autograder.checks import micrograd as checks
+from tests.notebook_exec import namespace
+
+SESSION = "01_micrograd"
+
+
+def run_all(ns):
+    """Every check of the session, by exercise name."""
+    return {
+        "value_ops": lambda: checks.check_value_ops(ns["Value"]),
+        "local_grads": lambda: checks.check_local_grads(ns["Value"]),
+        "activations": lambda: checks.check_activations(ns["Value"]),
+        "backward": lambda: checks.check_backward(ns["Value"]),
+        "finite_diff": lambda: checks.check_numerical_grad(ns["numerical_grad"]),
+        "nn": lambda: checks.check_mlp(ns["Value"], ns["Neuron"], ns["Layer"], ns["MLP"]),
+        "train_step": lambda: checks.check_train_step(ns["MLP"], ns["train_step"]),
+    }
+
+
+def failing(ns):
+    """The exercises whose check fails."""
+    out = set()
+    for name, check in run_all(ns).items():
+        try:
+            check()
+        except CheckFailed:
+            out.add(name)
+    return out
+
+
+@pytest.fixture(scope="module")
+def solution():
+    return namespace(SESSION, stop_before="train_step__visible")
+
+
+def test_solution_passes_every_check(solution):
+    assert failing(solution) == set()
+
+
+# (exercise that must lose its points, cell, [(old, new)], what the mistake is)
+MISTAKES = [
+    ("value_ops", "value_class", [("return self + (-other)", "return other + (-self)")],
+     "subtraction with its operands swapped"),
+    ("value_ops", "value_class", [("return other * self ** -1", "return self * other ** -1")],
+     "reflected division computes self / other"),
+    ("value_ops", "value_class", [("    def __radd__(self, other):  # other + self\n"
+                                   "        ### BEGIN SOLUTION\n        return self + other\n",
+                                   "    def __radd__(self, other):  # other + self\n"
+                                   "        ### BEGIN SOLUTION\n        return NotImplemented\n")],
+     "missing __radd__ (2 + a fails)"),
+    ("local_grads", "value_class", [("            self.grad += other.data * out.grad",
+                                     "            self.grad = other.data * out.grad")],
+     "= instead of += in the backward closure of *"),
+    ("local_grads", "value_class", [("            self.grad += out.grad\n            other.grad += out.grad",
+                                     "            self.grad = out.grad\n            other.grad = out.grad")],
+     "= instead of += in the backward closure of +"),
+    ("local_grads", "value_class", [("self.grad += k * self.data ** (k - 1) * out.grad",
+                                     "self.grad += k * self.data ** k * out.grad")],
+     "power rule with the wrong exponent"),
+    ("local_grads", "value_class", [("self.grad += other.data * out.grad",
+                                     "self.grad += other.data")],
+     "chain rule forgets out.grad"),
+    ("activations", "value_class", [("self.grad += (1 - t ** 2) * out.grad",
+                                     "self.grad += (1 - self.data ** 2) * out.grad")],
+     "tanh derivative from the input instead of the output"),
+    ("activations", "value_class", [("self.grad += out.data * out.grad",
+                                     "self.grad += self.data * out.grad")],
+     "exp derivative written as the input"),
+    ("activations", "value_class", [("(1.0 if self.data > 0 else 0.0) * out.grad", "out.grad")],
+     "relu passes the gradient for negative inputs"),
+    ("backward", "value_class", [("        self.grad = 1.0\n        for node in reversed(topo):",
+                                  "        for node in reversed(topo):")],
+     "the root gradient is never set to 1"),
+    ("backward", "value_class", [("        for node in reversed(topo):", "        for node in topo:")],
+     "topological order not reversed"),
+    ("backward", "value_class", [("            elif node not in visited:", "            else:")],
+     "shared nodes visited more than once"),
+    ("finite_diff", "numerical_grad", [("(f(up) - f(down)) / (2 * h)", "(f(up) - f(xs)) / h")],
+     "one-sided difference"),
+    ("finite_diff", "numerical_grad", [("(f(up) - f(down)) / (2 * h)", "(f(up) - f(down)) / h")],
+     "central difference divided by h instead of 2h"),
+    ("finite_diff", "numerical_grad", [("up, down = list(xs), list(xs)", "up, down = xs, list(xs)")],
+     "mutates the caller's list"),
+    ("nn", "nn_classes", [("nonlin=i < len(nouts) - 1", "nonlin=True")],
+     "tanh on the output layer too"),
+    ("nn", "nn_classes", [("return self.w + [self.b]", "return self.w")],
+     "parameters() forgets the bias"),
+    ("nn", "nn_classes", [("sum((wi * xi for wi, xi in zip(self.w, x)), self.b)",
+                           "sum((wi * xi for wi, xi in zip(self.w, x)))")],
+     "neuron without its bias"),
+    ("train_step", "train_step", [("    for p in model.parameters():\n        p.grad = 0.0\n", "")],
+     "gradients never reset"),
+    ("train_step", "train_step", [("p.data -= lr * p.grad", "p.data += lr * p.grad")],
+     "gradient ascent"),
+    ("train_step", "train_step", [(" / len(ys)", "")], "sum instead of mean"),
+]
+
+
+@pytest.mark.parametrize("exercise,cell,edits,what", MISTAKES, ids=[m[3] for m in MISTAKES])
+def test_typical_mistake_loses_its_exercise(exercise, cell, edits, what):
+    ns = namespace(SESSION, {cell: edits}, stop_before="train_step__visible")
+    assert exercise in failing(ns), f"the checks did not catch: {what}"
+
+
+def test_every_exercise_has_two_caught_mistakes():
+    counts = {}
+    for exercise, *_ in MISTAKES:
+        counts[exercise] = counts.get(exercise, 0) + 1
+    assert set(counts) == set(run_all({})) and min(counts.values()) >= 2, counts
+
+
+# Correct answers written differently from ours keep every point.
+ALTERNATIVES = [
+    ("value_class", [("return self + (-other)",
+                      "other = other if isinstance(other, Value) else Value(other)\n"
+                      "        out = Value(self.data - other.data, (self, other), '-')\n"
+                      "        def _backward():\n"
+                      "            self.grad += out.grad\n"
+                      "            other.grad -= out.grad\n"
+                      "        out._backward = _backward\n"
+                      "        return out")],
+     "subtraction with its own closure"),
+    ("value_class", [("        t = math.tanh(self.data)\n",
+                      "        t = (math.exp(2 * self.data) - 1) / (math.exp(2 * self.data) + 1)\n")],
+     "tanh through exp"),
+    ("value_class", [("return self * other ** -1", "return self * (other ** -1.0)"),
+                     ("return other * self ** -1", "return Value(other) / self")],
+     "division written with float exponents and Value(other)"),
+    ("value_class", [(
+        "        topo, visited, stack = [], set(), [(self, False)]\n"
+        "        while stack:\n"
+        "            node, children_done = stack.pop()\n"
+        "            if children_done:\n"
+        "                topo.append(node)\n"
+        "            elif node not in visited:\n"
+        "                visited.add(node)\n"
+        "                stack.append((node, True))\n"
+        "                stack.extend((child, False) for child in node._prev)\n"
+        "        self.grad = 1.0\n"
+        "        for node in reversed(topo):\n"
+        "            node._backward()\n",
+        # Kahn's algorithm: count the users of each node, release a node once all are done
+        "        users, seen, todo = {}, {id(self)}, [self]\n"
+        "        while todo:\n"
+        "            n = todo.pop()\n"
+        "            for c in n._prev:\n"
+        "                users[id(c)] = users.get(id(c), 0) + 1\n"
+        "                if id(c) not in seen:\n"
+        "                    seen.add(id(c))\n"
+        "                    todo.append(c)\n"
+        "        self.grad = 1\n"
+        "        ready = [self]\n"
+        "        while ready:\n"
+        "            n = ready.pop()\n"
+        "            n._backward()\n"
+        "            for c in set(n._prev):\n"
+        "                users[id(c)] -= sum(1 for x in n._prev if x is c)\n"
+        "                if users[id(c)] == 0:\n"
+        "                    ready.append(c)\n")],
+     "backward by Kahn's algorithm"),
+    ("numerical_grad", [("    grads = []\n    for i in range(len(xs)):\n"
+                         "        up, down = list(xs), list(xs)\n        up[i] += h\n"
+                         "        down[i] -= h\n        grads.append((f(up) - f(down)) / (2 * h))\n"
+                         "    return grads\n",
+                         "    e = lambda i, s: [x + s * h * (j == i) for j, x in enumerate(xs)]\n"
+                         "    return [(f(e(i, 1)) - f(e(i, -1))) / h / 2 for i in range(len(xs))]\n")],
+     "finite differences as a comprehension"),
+    ("nn_classes", [("        act = sum((wi * xi for wi, xi in zip(self.w, x)), self.b)\n",
+                     "        act = self.b\n        for wi, xi in zip(self.w, x):\n"
+                     "            act = act + wi * xi\n"),
+                    ("        return [p for layer in self.layers for p in layer.parameters()]",
+                     "        params = []\n        for layer in reversed(self.layers):\n"
+                     "            params += layer.parameters()\n        return params")],
+     "neuron as a loop, parameters in another order"),
+    ("train_step", [("    for p in model.parameters():\n        p.grad = 0.0\n", ""),
+                    ("    loss = sum((p - y) ** 2 for p, y in zip(preds, ys)) / len(ys)\n",
+                     "    for p in model.parameters():\n        p.grad = 0\n"
+                     "    loss = Value(0.0)\n    for p, y in zip(preds, ys):\n"
+                     "        loss = loss + (p - y) * (p - y) * (1.0 / len(ys))\n"),
+                    ("    return loss\n", "    return loss.data\n")],
+     "loss accumulated in a loop, returned as a float"),
+]
+
+
+@pytest.mark.parametrize("cell,edits,what", ALTERNATIVES, ids=[a[2] for a in ALTERNATIVES])
+def test_correct_variant_keeps_every_point(cell, edits, what):
+    ns = namespace(SESSION, {cell: edits}, stop_before="train_step__visible")
+    assert failing(ns) == set(), f"a correct answer lost points: {what}"
