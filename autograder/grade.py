@@ -10,10 +10,12 @@ from __future__ import annotations
 import shutil
 import tempfile
 import traceback
+import warnings
 from pathlib import Path
 
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
+from sqlalchemy.exc import SAWarning
 from traitlets.config import Config
 
 from autograder import nbgrader_api
@@ -29,7 +31,10 @@ def grade_folder(submissions: Path | str, out: Path | str, policy: Policy | None
     """Grade every submission under ``submissions`` and write ``out`` (grades.csv)."""
     policy = policy or load_policy()
     found = discover(Path(submissions), session_ids())
-    with tempfile.TemporaryDirectory(prefix="deepcourse-grade-", dir=workdir) as tmp:
+    with tempfile.TemporaryDirectory(prefix="deepcourse-grade-", dir=workdir) as tmp, \
+            warnings.catch_warnings():
+        # nbgrader's gradebook triggers harmless SQLAlchemy session warnings
+        warnings.filterwarnings("ignore", category=SAWarning)
         course = Course(Path(tmp), policy)
         rows = [course.grade(sub) for sub in found]
     write_csv(rows, out)
@@ -52,6 +57,7 @@ class Course:
         c = Config()
         c.Execute.timeout = self.policy.cell_timeout_s
         c.Execute.interrupt_on_timeout = True
+        c.Execute.extra_arguments = ["--IPKernelApp.log_level=ERROR"]  # no start-up chatter
         return c
 
     def grade(self, sub: Submission) -> GradedSubmission:
