@@ -1,8 +1,11 @@
-"""The grading pipeline: intake -> nbgrader autograde -> collect cell results -> score 0–4 -> write.
+"""The grading pipeline, one step per concern, for one submission:
 
-``grade_folder`` is what ``python -m autograder grade`` and ``make autograde`` call. Each
-(student, session) is graded on its own; whatever goes wrong with one becomes that row's
-reason and never stops the batch.
+    intake -> clear outputs -> restore test cells -> instrument -> execute in a sandbox
+           -> collect authenticated check reports -> score 0–4 (policy) -> row
+
+``grade_folder`` runs it over a whole submissions folder and writes grades.csv. Each
+(student, session) is graded on its own; whatever goes wrong with one becomes that row's reason
+and never stops the batch.
 """
 
 from __future__ import annotations
@@ -10,165 +13,182 @@ from __future__ import annotations
 import shutil
 import tempfile
 import traceback
-import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
-from nbgrader.api import Gradebook, MissingEntry
-from sqlalchemy.exc import SAWarning
-from traitlets.config import Config
+from nbgrader.preprocessors import ClearOutput
 
-from autograder import nbgrader_api
+from autograder import execute
 from autograder.intake import Submission, discover
 from autograder.notebook_info import grade_cells
-from autograder.paths import SOLUTIONS_DIR, session_ids
+from autograder.paths import NOTEBOOKS_DIR, REPO_ROOT, session_ids, source_notebook
 from autograder.policy import Policy, load_policy, missing_verdict, score_submission
+from autograder.prepare import instrument, is_test_cell, restore_test_cells
 from autograder.results import CellResult, GradedSubmission, format_table, write_csv
+from autograder.sentinel import verify_report
+
+MAX_COPY_BYTES = 20 * 2**20  # files of a submission folder copied into the sandbox, at most
+# what the grading kernel must not see: answers, checks, tests, history, other builds
+SECRET_PATHS = ("solutions", "autograder", "tests", ".git", "build")
+
+
+@dataclass(frozen=True)
+class Context:
+    """Everything grading one submission needs (picklable, for worker processes)."""
+
+    policy: Policy
+    sandbox_root: Path  # holds one folder per kernel; hidden from every kernel but its own
+    hide: tuple[Path, ...]
+    limits: execute.Limits
 
 
 def grade_folder(submissions: Path | str, out: Path | str, policy: Policy | None = None,
-                 workdir: Path | str | None = None, echo=print) -> list[GradedSubmission]:
+                 limits: execute.Limits | None = None, echo=print) -> list[GradedSubmission]:
     """Grade every submission under ``submissions`` and write ``out`` (grades.csv)."""
     policy = policy or load_policy()
-    found = discover(Path(submissions), session_ids())
-    with tempfile.TemporaryDirectory(prefix="deepcourse-grade-", dir=workdir) as tmp, \
-            warnings.catch_warnings():
-        # nbgrader's gradebook triggers harmless SQLAlchemy session warnings
-        warnings.filterwarnings("ignore", category=SAWarning)
-        course = Course(Path(tmp), policy)
-        rows = [course.grade(sub) for sub in found]
+    submissions, out = Path(submissions).resolve(), Path(out).resolve()
+    found = discover(submissions, session_ids())
+    limits = limits or execute.Limits(cell_timeout_s=policy.cell_timeout_s,
+                                      notebook_timeout_s=policy.notebook_timeout_s)
+    with tempfile.TemporaryDirectory(prefix="dcg-") as tmp:
+        ctx = Context(policy, Path(tmp), tuple(hidden_paths(submissions, Path(tmp))), limits)
+        rows = [grade_one(sub, ctx, n) for n, sub in enumerate(found)]
     write_csv(rows, out)
     echo(format_table(rows))
+    echo(isolation_summary(rows))
     echo(f"\n{len(rows)} row(s) written to {out}")
     return rows
 
 
-class Course:
-    """A scratch nbgrader course directory in which submissions are autograded."""
+def isolation_summary(rows: list[GradedSubmission]) -> str:
+    """One line on the sandbox the kernels ran in (what the machine allowed)."""
+    seen = next((r.isolation for r in rows if r.isolation), None)
+    if seen is None:
+        return "sandbox: no notebook was executed"
+    skipped = "; skipped: " + "; ".join(seen["skipped"]) if seen.get("skipped") else ""
+    hidden = sum(a.startswith("hidden:") for a in seen["applied"])
+    applied = [a for a in seen["applied"] if not a.startswith("hidden:")]
+    return f"sandbox: {', '.join(applied)}, {hidden} folder(s) hidden{skipped}"
 
-    def __init__(self, root: Path, policy: Policy):
-        self.root = root
-        self.policy = policy
-        (root / "solutions").symlink_to(SOLUTIONS_DIR, target_is_directory=True)
-        self.api = nbgrader_api.make_api(root, extra=self._execution_config())
-        self._generated: set[str] = set()
 
-    def _execution_config(self) -> Config:
-        c = Config()
-        c.Execute.timeout = self.policy.cell_timeout_s
-        c.Execute.interrupt_on_timeout = True
-        c.Execute.extra_arguments = ["--IPKernelApp.log_level=ERROR"]  # no start-up chatter
-        return c
+def hidden_paths(submissions: Path, sandbox_root: Path) -> list[Path]:
+    return [REPO_ROOT / p for p in SECRET_PATHS] + [submissions, sandbox_root]
 
-    def grade(self, sub: Submission) -> GradedSubmission:
-        """One row: never raises, whatever the submission holds."""
-        try:
-            return self._grade(sub)
-        except Exception as exc:  # the grader's own failure: keep the batch going, say why
-            detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
-            row = GradedSubmission(sub.student, sub.session, "error")
-            row.reasons.append(f"grading failed, held for review: {detail}")
-            return row
 
-    def _grade(self, sub: Submission) -> GradedSubmission:
-        row = GradedSubmission(sub.student, sub.session, "graded")
-        if sub.submitted_at is not None:
-            row.submitted_at = sub.submitted_at.isoformat()
-        if sub.folder is None:
-            verdict = missing_verdict(self.policy)
-            row.status, row.score, row.reasons = "missing", verdict.score, list(verdict.reasons)
-            return row
-        row.reasons.extend(sub.notes)
-        if sub.fatal:
-            row.status = "error"
-            row.reasons.append(f"not graded: {sub.fatal} -> score 0")
-            row.max_points = self.max_points(sub.session) if sub.session in session_ids() else 0
-            return row
-        self._ensure_generated(sub.session)
-        failure = self._autograde(sub)
-        row.cells = self._collect(sub)
-        if failure:
-            row.reasons.append(failure)
-        row.points = sum(c.points for c in row.cells)
-        row.max_points = sum(c.max_points for c in row.cells)
-        done = self._exercises_done(row.cells)
-        verdict = score_submission(self.policy, sub.session, row.points, row.max_points, done,
-                                   sub.submitted_at)
-        row.raw_score, row.score = verdict.raw_score, verdict.score
-        row.starred_missing, row.late = verdict.starred_missing, verdict.late
-        row.reasons.extend(f"exercise {ex}: {msg}" for ex, msg in _failures(row.cells))
-        row.reasons.extend(verdict.reasons)
+def grade_one(sub: Submission, ctx: Context, n: int) -> GradedSubmission:
+    """One row: never raises, whatever the submission holds."""
+    try:
+        return _grade(sub, ctx, ctx.sandbox_root / f"k{n}")
+    except Exception as exc:  # the grader's own failure: keep the batch going, say why
+        detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        row = GradedSubmission(sub.student, sub.session, "error", score=None)
+        row.reasons.append(f"grading failed, held for review: {detail}")
         return row
 
-    def _ensure_generated(self, session: str) -> None:
-        """Fill the scratch gradebook with the session's source cells (hidden tests included)."""
-        if session in self._generated:
-            return
-        result = nbgrader_api.run(self.api, "generate_assignment", session, force=True, create=True)
-        if not result["success"]:
-            raise RuntimeError(f"nbgrader generate_assignment {session} failed: "
-                               f"{(result.get('error') or '')[-300:]}")
-        self._generated.add(session)
 
-    def _autograde(self, sub: Submission) -> str:
-        """Copy the submission into the scratch course and run nbgrader autograde on it."""
-        dest = self.root / "submitted" / sub.student / sub.session
-        if dest.exists():
-            shutil.rmtree(dest)
-        dest.mkdir(parents=True)
-        shutil.copyfile(sub.notebook, dest / self._notebook_name(sub.session))
-        if (sub.folder / "timestamp.txt").is_file():
-            shutil.copyfile(sub.folder / "timestamp.txt", dest / "timestamp.txt")
-        result = nbgrader_api.run(self.api, "autograde", sub.session, sub.student,
-                                  force=True, create=True)
-        if result["success"]:
-            return ""
-        last = (result.get("error") or result.get("log") or "").strip().splitlines()[-1:]
-        return f"grading did not finish: {last[0][:200] if last else 'unknown error'}"
+def _grade(sub: Submission, ctx: Context, folder: Path) -> GradedSubmission:
+    policy = ctx.policy
+    row = GradedSubmission(sub.student, sub.session, "graded")
+    if sub.submitted_at is not None:
+        row.submitted_at = sub.submitted_at.isoformat()
+    if sub.folder is None:
+        verdict = missing_verdict(policy)
+        row.status, row.score, row.reasons = "missing", verdict.score, list(verdict.reasons)
+        return row
+    row.reasons.extend(sub.notes)
+    if sub.fatal:
+        row.status = "error"
+        row.reasons.append(f"not graded: {sub.fatal} -> score 0")
+        if sub.session in session_ids():
+            row.max_points = sum(points for _, points in grade_cells(sub.session))
+        return row
 
-    def _notebook_name(self, session: str) -> str:
-        return next((SOLUTIONS_DIR / session).glob("*.ipynb")).name
+    source = nbformat.read(source_notebook(sub.session), as_version=4)
+    release = nbformat.read(NOTEBOOKS_DIR / sub.session / source_notebook(sub.session).name,
+                            as_version=4)
+    nb = nbformat.read(sub.notebook, as_version=4)
+    nb, _ = ClearOutput().preprocess(nb, {})
+    nb, notes = restore_test_cells(nb, source, release)
+    row.reasons.extend(notes)
+    nb, key, private = instrument(nb)
+    workdir = _sandbox_folder(sub, folder)
+    nbformat.write(nb, workdir / source_notebook(sub.session).name)
+    run = execute.run(nb, folder, workdir, list(ctx.hide), ctx.limits, private)
+    shutil.rmtree(folder, ignore_errors=True)
 
-    def max_points(self, session: str) -> float:
-        return sum(points for _, points in grade_cells(session))
+    row.isolation, row.seconds = run.isolation, run.seconds
+    row.cells, tampered = collect(run, key, sub.session, policy)
+    row.points = sum(c.points for c in row.cells)
+    row.max_points = sum(c.max_points for c in row.cells)
+    row.reasons.extend(run.events)
+    if tampered:
+        row.status, row.score = "review", None
+        row.reasons.append("tampering suspected — held for manual review: " + ", ".join(tampered))
+        return row
+    verdict = score_submission(policy, sub.session, row.points, row.max_points,
+                               exercises_done(row.cells), sub.submitted_at)
+    row.raw_score, row.score = verdict.raw_score, verdict.score
+    row.starred_missing, row.late = verdict.starred_missing, verdict.late
+    row.reasons.extend(f"exercise {ex}: {msg}" for ex, msg in _failures(row.cells))
+    row.reasons.extend(verdict.reasons)
+    return row
 
-    def _collect(self, sub: Submission) -> list[CellResult]:
-        """Per-cell points from the gradebook, failure messages from the autograded notebook."""
-        name = Path(self._notebook_name(sub.session)).stem
-        messages = self._messages(sub, name)
-        scores = {}
-        with Gradebook(self.api.coursedir.db_url, self.api.coursedir.course_id) as gb:
-            try:
-                notebook = gb.find_submission_notebook(name, sub.session, sub.student)
-                scores = {g.name: g.score or 0.0 for g in notebook.grades}
-            except MissingEntry:
-                pass
-        cells = []
-        for grade_id, max_points in grade_cells(sub.session):
-            points = min(float(scores.get(grade_id, 0.0)), max_points)
-            message = "" if points >= max_points else messages.get(grade_id, "did not run")
-            cells.append(CellResult(grade_id, self.policy.exercise_of(grade_id), points,
-                                    max_points, message))
-        return cells
 
-    def _messages(self, sub: Submission, name: str) -> dict[str, str]:
-        path = self.root / "autograded" / sub.student / sub.session / f"{name}.ipynb"
-        if not path.exists():
-            return {}
-        out = {}
-        for cell in nbformat.read(path, as_version=4).cells:
-            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-            errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
-            if grade_id and errors:
-                out[grade_id] = _student_message(errors[-1])
-        return out
+def _sandbox_folder(sub: Submission, folder: Path) -> Path:
+    """A scratch copy of the submission folder (its small files) for the kernel to work in."""
+    workdir = folder / "work"
+    workdir.mkdir(parents=True)
+    budget = MAX_COPY_BYTES
+    for path in sorted(sub.folder.iterdir()):
+        if path.is_file() and not path.is_symlink() and path.suffix != ".ipynb":
+            size = path.stat().st_size
+            if size <= budget:
+                shutil.copyfile(path, workdir / path.name)
+                budget -= size
+    return workdir
 
-    @staticmethod
-    def _exercises_done(cells: list[CellResult]) -> dict[str, bool]:
-        done: dict[str, bool] = {}
-        for c in cells:
-            done[c.exercise] = done.get(c.exercise, True) and c.passed
-        return done
+
+def collect(run: execute.Execution, key: str, session: str,
+            policy: Policy) -> tuple[list[CellResult], list[str]]:
+    """Per test cell: points only for an authentic report that it passed; and what was tampered."""
+    passed, tampered = set(), []
+    for reports in run.reports.values():
+        for raw in reports:
+            payload = verify_report(key, raw)
+            if payload is None:
+                tampered.append("a forged grading report")
+                continue
+            tampered.extend(payload.get("tampered") or [])
+            if not payload.get("token_ok"):
+                tampered.append(f"a grading report out of place ({payload.get('grade_id')})")
+            elif payload.get("passed"):
+                passed.add(payload.get("grade_id"))
+    messages = _messages(run.nb)
+    cells = []
+    for grade_id, max_points in grade_cells(session):
+        ok = grade_id in passed
+        message = "" if ok else messages.get(
+            grade_id, "did not run to its end (stopped, removed, skipped or silenced)")
+        cells.append(CellResult(grade_id, policy.exercise_of(grade_id),
+                                max_points if ok else 0.0, max_points, message))
+    return cells, sorted(dict.fromkeys(tampered))
+
+
+def _messages(nb) -> dict[str, str]:
+    out = {}
+    for cell in nb.cells:
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        if is_test_cell(cell) and errors:
+            out[cell.metadata["nbgrader"]["grade_id"]] = _student_message(errors[-1])
+    return out
+
+
+def exercises_done(cells: list[CellResult]) -> dict[str, bool]:
+    done: dict[str, bool] = {}
+    for c in cells:
+        done[c.exercise] = done.get(c.exercise, True) and c.passed
+    return done
 
 
 def _student_message(error: dict) -> str:

@@ -34,16 +34,18 @@ class GradedSubmission:
 
     student: str
     session: str
-    status: str  # "graded", "missing" or "error"
+    status: str  # "graded", "missing", "error" or "review" (tampering suspected: no score)
     points: float = 0.0
     max_points: float = 0.0
     raw_score: int = 0
-    score: int = 0
+    score: int | None = 0  # None while held for manual review
     starred_missing: tuple[str, ...] = ()
     late: bool = False
     submitted_at: str = ""
     reasons: list[str] = field(default_factory=list)
     cells: list[CellResult] = field(default_factory=list)
+    isolation: dict = field(default_factory=dict)  # what the sandbox applied and skipped
+    seconds: float = 0.0  # time spent executing the notebook
 
     def row(self) -> dict[str, str]:
         return {
@@ -52,7 +54,7 @@ class GradedSubmission:
             "points": _num(self.points),
             "max_points": _num(self.max_points),
             "raw_score": str(self.raw_score),
-            "score": str(self.score),
+            "score": "" if self.score is None else str(self.score),
             "starred_missing": " ".join(self.starred_missing),
             "late": "yes" if self.late else "no",
             "submitted_at": self.submitted_at,
@@ -97,5 +99,6 @@ def format_table(rows: list[GradedSubmission], width: int = 70) -> str:
         why = "; ".join(r.reasons)
         if len(why) > width:
             why = why[: width - 1] + "…"
-        lines.append(f"{r.student:<16} {r.session:<14} {pts:>9} {r.score:>5}  {why}")
+        score = "held" if r.score is None else r.score
+        lines.append(f"{r.student:<16} {r.session:<14} {pts:>9} {score:>5}  {why}")
     return "\n".join(lines)

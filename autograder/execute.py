@@ -1,0 +1,207 @@
+"""Execute one notebook in a sandboxed kernel, with time and output limits.
+
+Built on nbclient: cells run one by one under a per-cell and a per-notebook time limit; a
+cell that runs past its limit, or a kernel that dies, stops the run and is recorded in words;
+output beyond a cap is dropped as it arrives; authenticated check reports are collected from
+the message stream whatever the notebook does to its own outputs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
+from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbformat import NotebookNode
+from traitlets import List, Unicode
+
+from autograder.sentinel import MIME
+
+
+@dataclass(frozen=True)
+class Limits:
+    cell_timeout_s: int = 60
+    notebook_timeout_s: int = 600
+    memory_mb: int = 4096
+    file_size_mb: int = 64
+    processes: int = 512
+    output_bytes_per_cell: int = 100_000
+    threads: int = 1  # BLAS/OpenMP threads of the kernel
+
+
+@dataclass
+class Execution:
+    """What happened while a notebook ran."""
+
+    nb: NotebookNode
+    reports: dict[int, list[dict]] = field(default_factory=dict)  # cell index -> raw reports
+    events: list[str] = field(default_factory=list)  # timeouts, kernel death, truncation
+    isolation: dict = field(default_factory=dict)  # what the sandbox applied and skipped
+    seconds: float = 0.0
+
+
+class SandboxKernelManager(AsyncKernelManager):
+    """Starts ``python -m autograder.sandbox`` instead of a bare ipykernel."""
+
+    sandbox_argv = List(Unicode())
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        return [sys.executable, "-m", "autograder.sandbox", *self.sandbox_argv,
+                "-f", self.connection_file]
+
+
+class GradingClient(NotebookClient):
+    """An nbclient NotebookClient that caps output and keeps the check reports aside."""
+
+    def __init__(self, nb, km_factory, output_cap, **kw):
+        super().__init__(nb, **kw)
+        self._km_factory = km_factory
+        self._cap = output_cap
+        self._bytes: dict[int, int] = {}
+        self.truncated: set[int] = set()
+        self.reports: dict[int, list[dict]] = {}
+
+    def create_kernel_manager(self):
+        self.km = self._km_factory()
+        return self.km
+
+    def output(self, outs, msg, display_id, cell_index):
+        content = msg.get("content", {})
+        data = content.get("data") or {}
+        if msg["msg_type"] in ("display_data", "execute_result") and MIME in data:
+            self.reports.setdefault(cell_index, []).append(data[MIME])
+            return None
+        size = len(json.dumps(content, default=str))
+        used = self._bytes.get(cell_index, 0) + size
+        self._bytes[cell_index] = used
+        if used > self._cap:
+            if cell_index not in self.truncated:
+                self.truncated.add(cell_index)
+                notice = {"name": "stdout", "text": f"\n[output truncated at {self._cap} bytes]\n"}
+                return super().output(outs, {**msg, "msg_type": "stream", "content": notice},
+                                      None, cell_index)
+            return None
+        return super().output(outs, msg, display_id, cell_index)
+
+
+def kernel_env(workdir: Path, threads: int) -> dict[str, str]:
+    """A small, explicit environment: nothing of the grader's own leaks into the kernel."""
+    keep = {k: os.environ[k] for k in ("PATH", "LANG", "LC_ALL", "TZ") if k in os.environ}
+    n = str(threads)
+    return {**keep, "HOME": str(workdir), "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+            "NBGRADER_EXECUTION": "autograde", "PYTHONHASHSEED": "0",
+            "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": n, "MKL_NUM_THREADS": n,
+            "OPENBLAS_NUM_THREADS": n, **{k: os.environ[k] for k in
+                                          ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if k in os.environ}}
+
+
+def make_pids_cgroup(name: str, limit: int) -> Path | None:
+    """As root, a pids cgroup (v1 or v2) capping the kernel's processes; None where unavailable."""
+    if os.geteuid() != 0:
+        return None
+    for base in (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup")):
+        path = base / name
+        try:
+            path.mkdir()
+        except OSError:
+            continue
+        try:
+            (path / "pids.max").write_text(str(limit))
+            return path
+        except OSError:
+            path.rmdir()
+    return None
+
+
+def remove_cgroup(path: Path | None) -> None:
+    """Kill whatever is left in the cgroup, then remove it."""
+    if path is None:
+        return
+    for _ in range(50):
+        try:
+            for pid in (path / "cgroup.procs").read_text().split():
+                os.kill(int(pid), signal.SIGKILL)
+            path.rmdir()
+            return
+        except ProcessLookupError:
+            continue
+        except OSError:
+            time.sleep(0.1)
+
+
+def run(nb: NotebookNode, folder: Path, workdir: Path, hide: list[Path], limits: Limits,
+        private_cells: set[int]) -> Execution:
+    """Execute ``nb`` in a sandboxed kernel whose own folder is ``folder`` (cwd ``workdir``).
+
+    Cells whose index is in ``private_cells`` are kept out of IPython's history.
+    """
+    cgroup = make_pids_cgroup(f"deepcourse-{folder.parent.name}-{folder.name}", limits.processes)
+
+    def make_km():
+        km = SandboxKernelManager(kernel_name="python3")
+        km.transport = "ipc"  # unix sockets: they work from inside an empty network namespace
+        km.ip = str(folder / "k")
+        km.connection_file = str(folder / "connection.json")
+        km.sandbox_argv = ["--folder", str(folder), "--workdir", str(workdir),
+                           "--memory-mb", str(limits.memory_mb),
+                           "--fsize-mb", str(limits.file_size_mb),
+                           "--nproc", str(limits.processes),
+                           *(["--cgroup", str(cgroup)] if cgroup else []),
+                           *[a for p in hide for a in ("--hide", str(p))]]
+        return km
+
+    client = GradingClient(nb, make_km, limits.output_bytes_per_cell, kernel_name="python3",
+                           timeout=limits.cell_timeout_s, allow_errors=True,
+                           shutdown_kernel="immediate", startup_timeout=60, iopub_timeout=10,
+                           record_timing=False)
+    result = Execution(nb)
+    start = time.monotonic()
+    try:
+        with client.setup_kernel(env=kernel_env(workdir, limits.threads), cwd=str(workdir)):
+            _run_cells(client, nb, limits, private_cells, start, result)
+    except DeadKernelError:
+        result.events.append("the kernel died")
+    except RuntimeError as exc:  # the kernel did not start
+        result.events.append(f"the kernel could not start: {str(exc)[:200]}")
+    finally:
+        remove_cgroup(cgroup)
+        result.seconds = time.monotonic() - start
+        result.reports = client.reports
+        if client.truncated:
+            result.events.append(f"output of {len(client.truncated)} cell(s) truncated at "
+                                 f"{limits.output_bytes_per_cell} bytes")
+        isolation = folder / "isolation.json"
+        if isolation.exists():
+            result.isolation = json.loads(isolation.read_text())
+    return result
+
+
+def _run_cells(client, nb, limits, private_cells, start, result) -> None:
+    number = 0
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        number += index not in private_cells  # as the student counts: grader cells excluded
+        left = limits.notebook_timeout_s - (time.monotonic() - start)
+        if left < 1:
+            result.events.append(f"the notebook ran past its {limits.notebook_timeout_s} s limit; "
+                                 f"cells from code cell {number} on did not run")
+            return
+        client.timeout = max(1, int(min(limits.cell_timeout_s, left)))
+        try:
+            client.execute_cell(cell, index, store_history=index not in private_cells)
+        except CellTimeoutError:
+            result.events.append(f"code cell {number} ran past its {client.timeout} s limit and "
+                                 f"was stopped; the cells after it did not run")
+            return
+        except DeadKernelError:
+            result.events.append(f"the kernel died during code cell {number} (exit, crash or "
+                                 f"memory limit); the cells after it did not run")
+            return
