@@ -78,7 +78,8 @@ class GradingClient(NotebookClient):
         if msg["msg_type"] in ("display_data", "execute_result") and MIME in data:
             self.reports.setdefault(cell_index, []).append(data[MIME])
             return None
-        size = len(json.dumps(content, default=str))
+        size = (len(content.get("text") or "") + sum(len(str(v)) for v in data.values())
+                + sum(len(line) for line in content.get("traceback") or []))
         used = self._bytes.get(cell_index, 0) + size
         self._bytes[cell_index] = used
         if used > self._cap:

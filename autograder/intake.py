@@ -108,6 +108,8 @@ def validate_notebook(path: Path) -> str:
         nb = nbformat.read(path, as_version=nbformat.NO_CONVERT)
     except Exception as exc:  # bad JSON, bad encoding, not a notebook at all
         return f"{path.name} is not a readable notebook ({type(exc).__name__}: {str(exc)[:120]})"
+    if not isinstance(nb, dict) or nb.get("nbformat") is None:
+        return f"{path.name} is not a Jupyter notebook (it has no nbformat version)"
     if nb.get("nbformat") != 4:
         return f"{path.name} has nbformat {nb.get('nbformat')!r}; only version 4 can be graded"
     try:

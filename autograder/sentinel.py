@@ -122,7 +122,12 @@ def _diff(before, after, prefix=""):
 def _make_reporter(key: bytes, tokens: dict[str, str], baseline):
     """Closures holding the key: nothing is kept as a module attribute."""
     used: set[str] = set()
-    new, dumps = hmac.new, json.dumps  # trusted references, taken before student code runs
+    # trusted references, taken before student code runs
+    new, dumps = hmac.new, json.dumps
+    from IPython.display import display
+
+    def publish(report: dict) -> None:
+        display({MIME: report, "text/plain": "(graded)"}, raw=True)
 
     def sign(payload: dict) -> dict:
         body = dumps(payload, sort_keys=True)
@@ -133,23 +138,18 @@ def _make_reporter(key: bytes, tokens: dict[str, str], baseline):
 
     def passed(grade_id: str, token: str) -> None:
         ok = tokens.get(grade_id) == token and grade_id not in used
-        used.add(grade_id)
+        if ok:
+            used.add(grade_id)
         tampered = verify()
         report = sign({"grade_id": grade_id, "passed": bool(ok and not tampered),
                        "token_ok": bool(ok), "tampered": tampered[:20]})
-        _publish(report)
+        publish(report)
 
     def check_integrity(label: str) -> None:
-        _publish(sign({"grade_id": label, "passed": False, "token_ok": True,
+        publish(sign({"grade_id": label, "passed": False, "token_ok": True,
                        "tampered": verify()[:20]}))
 
     return passed, check_integrity
-
-
-def _publish(report: dict) -> None:
-    from IPython.display import display
-
-    display({MIME: report, "text/plain": "(graded)"}, raw=True)
 
 
 _reporter = None  # set by arm(); the closures hold the secrets

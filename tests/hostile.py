@@ -1,0 +1,275 @@
+"""A corpus of hostile and broken submissions, each with the row the grader must produce.
+
+Every case builds a submission folder from the session's own solution or release (so the
+corpus follows the notebooks), and states what it deserves: its score (None: held for manual
+review), status, words that must appear in its reasons, and the most points it deserves.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import nbformat
+
+from autograder.examples import fill
+from autograder.paths import REPO_ROOT, source_notebook
+
+S1 = "01_micrograd"
+TRUE_ALLCLOSE = "import torch\ntorch.allclose = lambda *a, **k: True\n"
+
+
+@dataclass(frozen=True)
+class Expect:
+    score: int | None  # None: held for manual review
+    status: str = "graded"
+    reasons: tuple[str, ...] = ()  # each must appear in the row's reasons
+    deserved_points: float | None = None  # the most points this submission deserves
+    points: tuple[float, float] | None = None  # (min, max) points the row must have
+
+
+@dataclass(frozen=True)
+class Case:
+    student: str
+    session: str
+    build: Callable[[Path], None]  # writes the submission into the given session folder
+    expect: Expect
+    what: str = ""
+    timestamp: str | None = "2025-02-05 12:00:00 UTC"
+
+
+# --- notebook surgery -------------------------------------------------------------------------
+
+def _cell(nb, grade_id):
+    return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+
+
+def solved(session=S1):
+    return fill(session, None)
+
+
+def blank(session=S1):
+    return fill(session, 0)
+
+
+def inject(nb, grade_id, code, at_start=True):
+    cell = _cell(nb, grade_id)
+    cell.source = code + "\n" + cell.source if at_start else cell.source + "\n" + code
+    return nb
+
+
+def replace(nb, grade_id, old, new):
+    cell = _cell(nb, grade_id)
+    if old not in cell.source:
+        raise AssertionError(f"{old!r} not in {grade_id}")
+    cell.source = cell.source.replace(old, new)
+    return nb
+
+
+def drop(nb, *grade_ids):
+    nb.cells = [c for c in nb.cells
+                if c.metadata.get("nbgrader", {}).get("grade_id") not in grade_ids]
+    return nb
+
+
+def setup_code(nb, code):
+    """Add code to the first code cell (the set-up cell, not a graded one)."""
+    first = next(c for c in nb.cells if c.cell_type == "code")
+    first.source += "\n" + code
+    return nb
+
+
+def writes(nb, name=None):
+    def build(folder: Path):
+        nbformat.write(nb() if callable(nb) else nb, folder / (name or source_notebook(S1).name))
+    return build
+
+
+def raw(text: bytes, name=None):
+    def build(folder: Path):
+        (folder / (name or source_notebook(S1).name)).write_bytes(text)
+    return build
+
+
+def full(**kw):
+    return Expect(4, points=(20, 20), deserved_points=20, **kw)
+
+
+SECRET = REPO_ROOT / "solutions" / S1 / source_notebook(S1).name
+
+
+def cases(submissions_root: Path, canary: Path, port: int) -> list[Case]:
+    """The corpus. ``canary`` is a file outside the submission a notebook tries to change;
+    ``port`` a TCP port on 127.0.0.1 listening in the test process."""
+    nb4 = lambda: nbformat.v4.new_notebook()  # noqa: E731
+    return [
+        # --- cheating -------------------------------------------------------------------------
+        Case("cheat_allclose", S1, writes(setup_code(blank(), TRUE_ALLCLOSE)),
+             Expect(None, "review", ("tampering suspected", "torch.allclose"), 0),
+             "replaces torch.allclose with a function that always returns True"),
+        Case("cheat_transformer", S1, writes(setup_code(blank(), (
+            "import re\nget_ipython().input_transformers_post.append(\n"
+            "    lambda lines: [re.sub(r'^(\\s*)assert .*', r'\\1pass', l) for l in lines])"))),
+             Expect(None, "review", ("tampering suspected", "input_transformers_post"), 0),
+             "an input transformer that turns every assert into pass"),
+        Case("cheat_checks_patch", S1, writes(setup_code(blank(), (
+            "import autograder.checks.micrograd as m\nm.check_value_ops = lambda V: None"))),
+             Expect(None, "review", ("check_value_ops",), 0),
+             "replaces a hidden check by a function that accepts anything"),
+        Case("cheat_forged_report", S1, writes(setup_code(blank(), (
+            "from IPython.display import display\n"
+            "display({'application/vnd.deepcourse.check+json': {'payload': "
+            "'{\"grade_id\": \"value_ops__hidden\", \"passed\": true, \"tampered\": [], "
+            "\"token_ok\": true}', 'mac': '0' * 64}}, raw=True)"))),
+             Expect(None, "review", ("forged grading report",), 0),
+             "displays a forged 'passed' report"),
+        Case("cheat_call_passed", S1, writes(setup_code(blank(), (
+            "import autograder.sentinel as s\ns.passed('value_ops__hidden', 'guess')"))),
+             Expect(None, "review", ("out of place",), 0),
+             "calls the sentinel itself with a guessed token"),
+        Case("cheat_settrace", S1, writes(setup_code(blank(), (
+            "import sys\nsys.settrace(lambda *a: None)"))),
+             Expect(None, "review", ("trace",), 0), "installs a tracing hook"),
+        Case("cheat_builtins", S1, writes(setup_code(blank(), (
+            "import builtins\n_real = builtins.isinstance\n"
+            "builtins.isinstance = lambda o, t: True if t is float else _real(o, t)"))),
+             Expect(None, "review", ("builtins.isinstance",), 0), "patches a builtin"),
+        Case("cheat_event_hook", S1, writes(setup_code(blank(), (
+            "get_ipython().events.register('pre_run_cell', lambda info: None)"))),
+             Expect(None, "review", ("events.pre_run_cell",), 0), "registers a pre_run_cell hook"),
+        Case("silences_display", S1, writes(setup_code(solved(), (
+            "import IPython.display\nIPython.display.display = lambda *a, **k: None"))),
+             full(), "replaces IPython's display(): the grader's reports do not depend on it"),
+        Case("cheat_read_solutions", S1, writes(setup_code(blank(), (
+            f"try:\n    _src = open({str(SECRET)!r}).read()\n"
+            "except OSError as e:\n    print('blocked:', e)"))),
+             Expect(0, points=(0, 0), deserved_points=0), "reads the solution notebook"),
+        Case("cheat_read_others", S1, writes(setup_code(blank(), (
+            "import os\n"
+            f"print(os.listdir({str(submissions_root)!r}))"))),
+             Expect(0, points=(0, 0), deserved_points=0), "lists other students' folders"),
+        Case("edits_outside", S1, writes(setup_code(solved(), (
+            f"try:\n    open({str(canary)!r}, 'w').write('pwned')\n"
+            "except OSError as e:\n    print('blocked:', e)"))),
+             full(), "writes to a file outside its folder"),
+        Case("network", S1, writes(setup_code(solved(), (
+            f"import socket\ntry:\n    socket.create_connection(('127.0.0.1', {port}), timeout=2)\n"
+            "    raise SystemError('network reachable')\n"
+            "except OSError as e:\n    print('no network:', e)"))),
+             full(), "opens a TCP connection"),
+        # --- test cells tampered with ----------------------------------------------------------
+        Case("deleted_tests", S1, writes(drop(solved(), "value_ops__hidden", "nn__visible")),
+             full(reasons=("were missing and were restored",)), "deletes two test cells"),
+        Case("edited_test", S1, writes(replace(blank(), "value_ops__visible", "assert isinstance",
+                                              "pass  #")),
+             Expect(0, points=(0, 0), reasons=("was edited; the original was restored",),
+                    deserved_points=0),
+             "edits a visible test so that it cannot fail"),
+        Case("reordered", S1, writes(lambda: _reorder(solved())), full(),
+             "moves every test cell to the top of the notebook"),
+        Case("duplicated_ids", S1, writes(lambda: _duplicate(solved(), "backward__hidden")),
+             full(reasons=("appeared twice",)), "duplicates a test cell"),
+        Case("renamed_grade_id", S1, writes(lambda: _rename_id(solved(), "nn__hidden", "mine")),
+             full(reasons=("unknown id 'mine' was removed", "were missing")),
+             "renames a test cell's grade id"),
+        Case("solution_deleted", S1, writes(drop(solved(), "nn_classes")),
+             Expect(3, points=(14, 14), deserved_points=14), "deletes a solution cell"),
+        # --- crashes and resource abuse ---------------------------------------------------------
+        Case("infinite_loop", S1, writes(inject(solved(), "train_step", (
+            "def train_step(model, xs, ys, lr):\n    while True:\n        pass\n"), at_start=False)),
+             Expect(3, points=(17, 17), reasons=("ran past its",), deserved_points=17),
+             "a training step that never returns"),
+        Case("c_loop_no_interrupt", S1, writes(inject(solved(), "train_step", (
+            "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+            "def train_step(model, xs, ys, lr):\n    time.sleep(10_000)\n"), at_start=False)),
+             Expect(3, points=(17, 17), reasons=("ran past its",), deserved_points=17),
+             "a C-level sleep that ignores the interrupt"),
+        Case("sys_exit", S1, writes(inject(solved(), "nn_classes", "import sys\nsys.exit(3)")),
+             Expect(3, points=(14, 14), reasons=("exercise nn",), deserved_points=14),
+             "sys.exit() in a solution cell"),
+        Case("os_exit", S1, writes(inject(solved(), "nn_classes", "import os\nos._exit(0)")),
+             Expect(3, points=(14, 14), reasons=("kernel died",), deserved_points=14),
+             "os._exit() kills the kernel half-way"),
+        Case("segfault", S1, writes(inject(solved(), "nn_classes", "import ctypes\nctypes.string_at(0)")),
+             Expect(3, points=(14, 14), reasons=("kernel died",), deserved_points=14),
+             "a segmentation fault"),
+        Case("memory_bomb", S1, writes(inject(solved(), "nn_classes", (
+            "_hog = []\nwhile True:\n    _hog.append(bytearray(256 * 2**20))"))),
+             Expect(3, points=(14, 14), reasons=("exercise nn",), deserved_points=14),
+             "allocates memory until refused"),
+        Case("fork_bomb", S1, writes(inject(solved(), "train_step", (
+            "import os\n_kids = 0\ntry:\n    while True:\n        if os.fork() == 0:\n"
+            "            import time\n            while True:\n                time.sleep(1)\n"
+            "        _kids += 1\nexcept OSError as e:\n    print('fork refused after', _kids)\n"))),
+             full(), "forks until refused"),
+        Case("huge_print", S1, writes(inject(solved(), "nn_classes", "print('x' * 300_000_000)")),
+             full(reasons=("truncated",)), "prints 300 MB"),
+        Case("huge_file", S1, writes(inject(solved(), "nn_classes", (
+            "try:\n    open('big.bin', 'wb').write(b'x' * 200 * 2**20)\n"
+            "except OSError as e:\n    print('refused:', e)"))),
+             full(), "writes a 200 MB file"),
+        # --- broken files -----------------------------------------------------------------------
+        Case("corrupt_json", S1, raw(b'{"cells": [ {"cell_type": '),
+             Expect(0, "error", ("not a readable notebook",), 0)),
+        Case("binary_junk", S1, raw(bytes(range(256)) * 64),
+             Expect(0, "error", ("not a readable notebook",), 0)),
+        Case("nbformat_3", S1, raw(json.dumps({"nbformat": 3, "nbformat_minor": 0,
+                                                "metadata": {}, "worksheets": []}).encode()),
+             Expect(0, "error", ("nbformat 3",), 0)),
+        Case("not_a_notebook", S1, raw(b'{"hello": "world"}'),
+             Expect(0, "error", ("not a Jupyter notebook",), 0)),
+        Case("empty_notebook", S1, writes(nb4), Expect(0, points=(0, 0), deserved_points=0,
+                                                       reasons=("were missing and were restored",))),
+        Case("renamed_notebook", S1, writes(solved, name="final_version.ipynb"),
+             full(reasons=("graded as 'micrograd.ipynb'",))),
+        Case("two_wrong_names", S1, _two_notebooks,
+             Expect(0, "error", ("expected notebook 'micrograd.ipynb' not found",), 0)),
+        Case("no_timestamp", S1, writes(solved), full(), timestamp=None),
+        Case("bad_timestamp", S1, writes(solved), full(reasons=("timestamp.txt could not",)),
+             timestamp="next tuesday-ish"),
+        Case("late_by_a_second", S1, writes(solved),
+             Expect(1, reasons=("late:",), deserved_points=20),
+             timestamp="2025-02-05 23:00:00 UTC"),
+        Case("bad name!", S1, writes(solved), Expect(0, "error", ("folder name",), 0),
+             "a student folder name with spaces and punctuation"),
+        Case("lost_student", "99_unknown", writes(solved),
+             Expect(0, "error", ("unknown session folder",), 0), "a session that does not exist"),
+        Case("symlink_escape", S1, _symlink_to_secret, Expect(0, points=(0, 0), deserved_points=0),
+             "a notebook plus a symlink to the solution notebook"),
+    ]
+
+
+def _reorder(nb):
+    tests = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade") and
+             not c.metadata["nbgrader"].get("solution")]
+    rest = [c for c in nb.cells if c not in tests]
+    nb.cells = tests + rest
+    return nb
+
+
+def _duplicate(nb, grade_id):
+    cell = _cell(nb, grade_id)
+    nb.cells.insert(nb.cells.index(cell), nbformat.from_dict(json.loads(json.dumps(cell))))
+    for c in nb.cells:
+        c.pop("id", None)
+    nb.nbformat_minor = 4
+    return nb
+
+
+def _rename_id(nb, grade_id, new):
+    _cell(nb, grade_id).metadata["nbgrader"]["grade_id"] = new
+    return nb
+
+
+def _two_notebooks(folder: Path):
+    nbformat.write(solved(), folder / "a.ipynb")
+    nbformat.write(solved(), folder / "b.ipynb")
+
+
+def _symlink_to_secret(folder: Path):
+    nbformat.write(setup_code(blank(), (
+        "try:\n    print(open('answers.ipynb').read()[:100])\n"
+        "except OSError as e:\n    print('blocked:', e)")), folder / source_notebook(S1).name)
+    (folder / "answers.ipynb").symlink_to(SECRET)
