@@ -21,6 +21,7 @@ from nbgrader.preprocessors import ClearOutput
 
 from autograder import execute
 from autograder.intake import Submission, discover
+from autograder.journal import Journal
 from autograder.notebook_info import grade_cells
 from autograder.paths import NOTEBOOKS_DIR, REPO_ROOT, session_ids, source_notebook
 from autograder.policy import Policy, load_policy, missing_verdict, score_submission
@@ -51,10 +52,19 @@ def grade_folder(submissions: Path | str, out: Path | str, policy: Policy | None
     found = discover(submissions, session_ids())
     limits = limits or execute.Limits(cell_timeout_s=policy.cell_timeout_s,
                                       notebook_timeout_s=policy.notebook_timeout_s)
+    journal = Journal(out)
+    keys = [journal.key(sub) for sub in found]
+    rows: list[GradedSubmission | None] = [journal.get(k) for k in keys]
+    if any(r is not None for r in rows):
+        echo(f"resuming: {sum(r is not None for r in rows)} row(s) kept from {journal.path}")
     with tempfile.TemporaryDirectory(prefix="dcg-") as tmp:
-        ctx = Context(policy, Path(tmp), tuple(hidden_paths(submissions, Path(tmp))), limits)
-        rows = [grade_one(sub, ctx, n) for n, sub in enumerate(found)]
+        ctx = Context(policy, Path(tmp), tuple(hidden_paths(submissions, Path(tmp), out)), limits)
+        for n, sub in enumerate(found):
+            if rows[n] is None:
+                rows[n] = grade_one(sub, ctx, n)
+                journal.add(keys[n], rows[n])
     write_csv(rows, out)
+    journal.close()
     echo(format_table(rows))
     echo(isolation_summary(rows))
     echo(f"\n{len(rows)} row(s) written to {out}")
@@ -72,8 +82,14 @@ def isolation_summary(rows: list[GradedSubmission]) -> str:
     return f"sandbox: {', '.join(applied)}, {hidden} folder(s) hidden{skipped}"
 
 
-def hidden_paths(submissions: Path, sandbox_root: Path) -> list[Path]:
-    return [REPO_ROOT / p for p in SECRET_PATHS] + [submissions, sandbox_root]
+def hidden_paths(submissions: Path, sandbox_root: Path, out: Path) -> list[Path]:
+    """Folders no kernel may see: the course's secrets, all submissions, other kernels, results."""
+    paths = [REPO_ROOT / p for p in SECRET_PATHS] + [submissions, sandbox_root]
+    folder = out.parent  # hidden too, unless that would hide the course (and its environment)
+    if folder != REPO_ROOT and folder not in REPO_ROOT.parents and not any(
+            folder == p or p in folder.parents for p in paths):
+        paths.append(folder)
+    return paths
 
 
 def grade_one(sub: Submission, ctx: Context, n: int) -> GradedSubmission:

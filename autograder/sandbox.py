@@ -186,6 +186,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cgroup", help="a pids cgroup folder to join (made by the grader)")
     args = parser.parse_args(argv)
 
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # die with the grader, whatever kills it
     import autograder.sentinel as sentinel
 
     sentinel.preload()  # 1. before the checks' files are hidden
