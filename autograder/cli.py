@@ -17,6 +17,10 @@ def main(argv: list[str] | None = None) -> int:
     g = sub.add_parser("grade", help="grade DIR/<student>/<session>/<notebook>.ipynb into a CSV")
     g.add_argument("--submissions", required=True, help="folder in nbgrader's submitted layout")
     g.add_argument("--out", default="grades.csv", help="results file (default: grades.csv)")
+    g.add_argument("--workers", type=int, default=None,
+                   help="submissions graded at once (default: one per core; 1: in this process)")
+    g.add_argument("--scheduler", default=None,
+                   help="address of a Dask scheduler (tcp://host:8786) to grade on a cluster")
     sub.add_parser("release", help="regenerate notebooks/ from solutions/")
     sub.add_parser("check-release", help="fail when notebooks/ is stale or leaks answers")
     e = sub.add_parser("examples", help="write the example submissions")
@@ -33,7 +37,8 @@ def _run(args) -> int:
     if args.command == "grade":
         from autograder.grade import grade_folder
 
-        grade_folder(args.submissions, args.out)
+        grade_folder(args.submissions, args.out, workers=args.workers,
+                     scheduler=args.scheduler, progress=True)
         return 0
     if args.command == "release":
         from autograder.release import release

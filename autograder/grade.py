@@ -20,6 +20,7 @@ import nbformat
 from nbgrader.preprocessors import ClearOutput
 
 from autograder import execute
+from autograder.distribute import run_tasks
 from autograder.intake import Submission, discover
 from autograder.journal import Journal
 from autograder.notebook_info import grade_cells
@@ -45,8 +46,14 @@ class Context:
 
 
 def grade_folder(submissions: Path | str, out: Path | str, policy: Policy | None = None,
-                 limits: execute.Limits | None = None, echo=print) -> list[GradedSubmission]:
-    """Grade every submission under ``submissions`` and write ``out`` (grades.csv)."""
+                 limits: execute.Limits | None = None, workers: int | None = None,
+                 scheduler: str | None = None, progress: bool = False,
+                 echo=print) -> list[GradedSubmission]:
+    """Grade every submission under ``submissions`` and write ``out`` (grades.csv).
+
+    ``workers`` submissions at a time (default: one per core; 1 grades in this process), or
+    on the Dask cluster at ``scheduler``. The file is the same however it is run.
+    """
     policy = policy or load_policy()
     submissions, out = Path(submissions).resolve(), Path(out).resolve()
     found = discover(submissions, session_ids())
@@ -57,12 +64,13 @@ def grade_folder(submissions: Path | str, out: Path | str, policy: Policy | None
     rows: list[GradedSubmission | None] = [journal.get(k) for k in keys]
     if any(r is not None for r in rows):
         echo(f"resuming: {sum(r is not None for r in rows)} row(s) kept from {journal.path}")
+    todo = [n for n, row in enumerate(rows) if row is None]
     with tempfile.TemporaryDirectory(prefix="dcg-") as tmp:
         ctx = Context(policy, Path(tmp), tuple(hidden_paths(submissions, Path(tmp), out)), limits)
-        for n, sub in enumerate(found):
-            if rows[n] is None:
-                rows[n] = grade_one(sub, ctx, n)
-                journal.add(keys[n], rows[n])
+        tasks = [(found[n], ctx, n) for n in todo]
+        for i, row in run_tasks(_grade_task, tasks, workers, scheduler, progress):
+            rows[todo[i]] = row
+            journal.add(keys[todo[i]], row)
     write_csv(rows, out)
     journal.close()
     echo(format_table(rows))
@@ -92,9 +100,14 @@ def hidden_paths(submissions: Path, sandbox_root: Path, out: Path) -> list[Path]
     return paths
 
 
+def _grade_task(task) -> GradedSubmission:
+    return grade_one(*task)
+
+
 def grade_one(sub: Submission, ctx: Context, n: int) -> GradedSubmission:
     """One row: never raises, whatever the submission holds."""
     try:
+        ctx.sandbox_root.mkdir(parents=True, exist_ok=True)  # on a remote worker too
         return _grade(sub, ctx, ctx.sandbox_root / f"k{n}")
     except Exception as exc:  # the grader's own failure: keep the batch going, say why
         detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
