@@ -11,7 +11,7 @@ SUBMISSIONS ?= build/examples/submissions
 OUT         ?= grades.csv
 
 .DEFAULT_GOAL := help
-.PHONY: help env release check-release examples demo autograde test test-fast freeze clean
+.PHONY: help env release check-release examples demo autograde test test-fast bench freeze clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -37,14 +37,18 @@ examples: $(STAMP) ## write the example submissions under build/examples/submiss
 demo: $(STAMP) release examples ## release, then grade the example submissions and print the 0-4 table
 	$(BIN)/python -m autograder grade --submissions build/examples/submissions --out build/examples/grades.csv
 
-autograde: $(STAMP) ## grade SUBMISSIONS=DIR (nbgrader layout DIR/student/session/*.ipynb) into OUT=grades.csv
-	$(BIN)/python -m autograder grade --submissions $(SUBMISSIONS) --out $(OUT)
+autograde: $(STAMP) ## grade SUBMISSIONS=DIR (DIR/student/session/*.ipynb) into OUT=grades.csv [WORKERS=n SCHEDULER=tcp://...]
+	$(BIN)/python -m autograder grade --submissions $(SUBMISSIONS) --out $(OUT) \
+		$(if $(WORKERS),--workers $(WORKERS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
 test: $(STAMP) ## the whole test suite (executes every solution notebook)
 	$(BIN)/python -m pytest
 
 test-fast: $(STAMP) ## the tests that do not execute notebooks
 	$(BIN)/python -m pytest -m "not slow"
+
+bench: $(STAMP) ## grading speed, hostile corpus and model quality into bench/results.json (long)
+	$(BIN)/python bench/bench.py all
 
 freeze: $(STAMP) ## rewrite constraints.txt from the current environment
 	{ sed -n '1,3p' constraints.txt; $(BIN)/python -m pip freeze --exclude-editable | grep -v '^torch=='; } > constraints.txt.new
