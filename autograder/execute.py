@@ -107,7 +107,7 @@ def make_pids_cgroup(name: str, limit: int) -> Path | None:
     """As root, a pids cgroup (v1 or v2) capping the kernel's processes; None where unavailable."""
     if os.geteuid() != 0:
         return None
-    for base in (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup")):
+    for base in CGROUP_BASES:
         path = base / name
         try:
             path.mkdir()
@@ -119,6 +119,21 @@ def make_pids_cgroup(name: str, limit: int) -> Path | None:
         except OSError:
             path.rmdir()
     return None
+
+
+CGROUP_BASES = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))
+
+
+def sweep_stale_cgroups(min_age_s: float = 600) -> None:
+    """Remove the empty cgroups that a killed grading run left behind."""
+    for base in CGROUP_BASES:
+        for path in base.glob("deepcourse-*") if base.is_dir() else []:
+            try:
+                idle = not (path / "cgroup.procs").read_text().strip()
+                if idle and time.time() - path.stat().st_mtime > min_age_s:
+                    path.rmdir()
+            except OSError:
+                continue
 
 
 def remove_cgroup(path: Path | None) -> None:

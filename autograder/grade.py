@@ -59,6 +59,7 @@ def grade_folder(submissions: Path | str, out: Path | str, policy: Policy | None
     found = discover(submissions, session_ids())
     limits = limits or execute.Limits(cell_timeout_s=policy.cell_timeout_s,
                                       notebook_timeout_s=policy.notebook_timeout_s)
+    execute.sweep_stale_cgroups()
     journal = Journal(out)
     keys = [journal.key(sub) for sub in found]
     rows: list[GradedSubmission | None] = [journal.get(k) for k in keys]

@@ -174,7 +174,16 @@ def _drop_capabilities(log: Log) -> None:
     log.step("no new privileges", lambda: _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)))
 
 
+def _die_with_parent() -> None:
+    """SIGKILL when the grader dies, whatever kills it (also if it died before we asked)."""
+    parent = os.getppid()
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent or parent == 1:
+        os._exit(1)
+
+
 def main(argv: list[str] | None = None) -> None:
+    _die_with_parent()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-f", dest="connection_file", required=True)
     parser.add_argument("--folder", required=True, help="the kernel's own folder (stays writable)")
@@ -186,7 +195,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cgroup", help="a pids cgroup folder to join (made by the grader)")
     args = parser.parse_args(argv)
 
-    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # die with the grader, whatever kills it
     import autograder.sentinel as sentinel
 
     sentinel.preload()  # 1. before the checks' files are hidden

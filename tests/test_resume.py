@@ -24,21 +24,37 @@ def submissions(tmp_path_factory):
     return write_examples(tmp_path_factory.mktemp("resume") / "subs", ["01_micrograd"])
 
 
+def sandbox_pids() -> set[int]:
+    pids = set()
+    for proc in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{proc}/cmdline", "rb") as f:
+                if b"autograder.sandbox" in f.read():
+                    pids.add(int(proc))
+        except (OSError, ValueError):
+            continue
+    return pids
+
+
 def test_killed_run_resumes_to_the_same_file(submissions, tmp_path):
     clean = tmp_path / "clean.csv"
     subprocess.run(grade_cmd(submissions, clean), check=True, cwd=REPO_ROOT, capture_output=True)
 
     out = tmp_path / "killed.csv"
     journal = tmp_path / "killed.csv.journal"
-    proc = subprocess.Popen(grade_cmd(submissions, out), cwd=REPO_ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(grade_cmd(submissions, out) + ["--workers", "1"], cwd=REPO_ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and (
             not journal.exists() or len(journal.read_text().splitlines()) < 2):
         time.sleep(0.2)
-    os.killpg(proc.pid, signal.SIGKILL)
+    before = sandbox_pids()
+    os.kill(proc.pid, signal.SIGKILL)  # the grader alone: its kernels must follow it
     proc.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and sandbox_pids() & before:
+        time.sleep(0.2)
+    assert not sandbox_pids() & before, "kernels outlived the killed grader"
     assert not out.exists(), "the results file must not exist before the run finishes"
     done_before = len(journal.read_text().splitlines())
     assert 2 <= done_before < 5
