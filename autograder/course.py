@@ -26,8 +26,9 @@ def course_config(root: Path | str = REPO_ROOT, db_url: str | None = None) -> Co
     c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", ".DS_Store"]
     c.ClearSolutions.code_stub = {"python": CODE_STUB}
     c.IncludeHeaderFooter.header = str(RELEASE_HEADER)
-    # nbgrader counts any stderr output of a test cell as a failure; a correct answer must
-    # never lose points to a library warning. Failures show up as error outputs regardless.
+    # For instructors who run `nbgrader autograde` by hand: nbgrader counts any stderr output
+    # of a test cell as a failure, so a library warning would cost a correct answer its points.
+    # (`python -m autograder grade` does not look at stderr at all.)
     c.IgnorePattern.pattern = r"[\s\S]*"
     c.IgnorePattern.enabled = True
     return c
