@@ -70,5 +70,6 @@ MISSING_SCORE = 0  # score of a session with no submission at all
 MISSING_TIMESTAMP_IS_LATE = False  # a submission without timestamp.txt counts as late?
 
 # --- Execution ------------------------------------------------------------------------------
-CELL_TIMEOUT_S = 120  # longest a single cell may run while grading
+CELL_TIMEOUT_S = 60  # longest a single cell may run while grading (then the kernel is stopped)
 NOTEBOOK_TIMEOUT_S = 600  # longest a whole notebook may run while grading
+MEMORY_LIMIT_MB = 4096  # address space of a grading kernel; beyond it allocations fail

@@ -58,7 +58,8 @@ def grade_folder(submissions: Path | str, out: Path | str, policy: Policy | None
     submissions, out = Path(submissions).resolve(), Path(out).resolve()
     found = discover(submissions, session_ids())
     limits = limits or execute.Limits(cell_timeout_s=policy.cell_timeout_s,
-                                      notebook_timeout_s=policy.notebook_timeout_s)
+                                      notebook_timeout_s=policy.notebook_timeout_s,
+                                      memory_mb=policy.memory_limit_mb)
     execute.sweep_stale_cgroups()
     journal = Journal(out)
     keys = [journal.key(sub) for sub in found]

@@ -27,6 +27,7 @@ _SCHEMA = {
     "MISSING_TIMESTAMP_IS_LATE": bool,
     "CELL_TIMEOUT_S": int,
     "NOTEBOOK_TIMEOUT_S": int,
+    "MEMORY_LIMIT_MB": int,
 }
 _SESSION_SCHEMA = {"title": str, "class_date": str, "deadline": str, "starred": list}
 _ROUNDINGS = ("half_up", "down", "up")
@@ -57,6 +58,7 @@ class Policy:
     missing_timestamp_is_late: bool
     cell_timeout_s: int
     notebook_timeout_s: int
+    memory_limit_mb: int
 
     def exercise_of(self, grade_id: str) -> str:
         """The exercise a test cell belongs to: its grade_id up to the separator."""
@@ -165,7 +167,7 @@ def policy_from_values(values: dict, source: str = "grading_config.py") -> Polic
         if not 0 <= values[name] <= values["MAX_SCORE"]:
             raise PolicyError(f"{source}: {name} must lie between 0 and MAX_SCORE "
                               f"({values['MAX_SCORE']}), got {values[name]}")
-    for name in ("CELL_TIMEOUT_S", "NOTEBOOK_TIMEOUT_S", "MAX_SCORE"):
+    for name in ("CELL_TIMEOUT_S", "NOTEBOOK_TIMEOUT_S", "MAX_SCORE", "MEMORY_LIMIT_MB"):
         if values[name] <= 0:
             raise PolicyError(f"{source}: {name} must be positive, got {values[name]}")
     if not values["EXERCISE_SEPARATOR"]:
@@ -187,6 +189,7 @@ def policy_from_values(values: dict, source: str = "grading_config.py") -> Polic
         missing_timestamp_is_late=values["MISSING_TIMESTAMP_IS_LATE"],
         cell_timeout_s=values["CELL_TIMEOUT_S"],
         notebook_timeout_s=values["NOTEBOOK_TIMEOUT_S"],
+        memory_limit_mb=values["MEMORY_LIMIT_MB"],
     )
 
 
