@@ -86,8 +86,9 @@ class GradingClient(NotebookClient):
             if cell_index not in self.truncated:
                 self.truncated.add(cell_index)
                 notice = {"name": "stdout", "text": f"\n[output truncated at {self._cap} bytes]\n"}
-                return super().output(outs, {**msg, "msg_type": "stream", "content": notice},
-                                      None, cell_index)
+                header = {**msg["header"], "msg_type": "stream"}
+                return super().output(outs, {**msg, "header": header, "msg_type": "stream",
+                                             "content": notice}, None, cell_index)
             return None
         return super().output(outs, msg, display_id, cell_index)
 
