@@ -24,3 +24,33 @@ def close(actual: float, expected: float, rtol: float = 1e-6, atol: float = 1e-9
     except (TypeError, ValueError):
         return False
     return abs(actual - expected) <= atol + rtol * abs(expected)
+
+
+class _TimeUp(BaseException):
+    """Raised inside student code when a check's time limit runs out."""
+
+
+def call_with_limit(seconds: float, what: str, fn, *args, **kwargs):
+    """``fn(*args, **kwargs)``, failing the check if it runs longer than ``seconds``.
+
+    Uses SIGALRM, so it bounds student code called by a check (an endless sampling loop, say)
+    when run in the main thread, as in a kernel or under pytest; elsewhere it just calls ``fn``.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return fn(*args, **kwargs)
+
+    def alarm(_signum, _frame):
+        raise _TimeUp
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        return fn(*args, **kwargs)
+    except _TimeUp:
+        raise CheckFailed(f"{what} did not finish within {seconds:g} s (an endless loop?)") from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
