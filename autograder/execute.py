@@ -32,7 +32,7 @@ class Limits:
     memory_mb: int = 4096
     file_size_mb: int = 64
     processes: int = 512
-    output_bytes_per_cell: int = 100_000
+    output_bytes_per_cell: int = 2_000_000  # room for a few plots
     threads: int = 1  # BLAS/OpenMP threads of the kernel
 
 

@@ -207,8 +207,8 @@ def cases(submissions_root: Path, canary: Path, port: int) -> list[Case]:
         Case("huge_print", S1, writes(inject(solved(), "nn_classes", "print('x' * 300_000_000)")),
              full(reasons=("truncated",)), "prints 300 MB"),
         Case("huge_display", S1, writes(inject(solved(), "nn_classes", (
-            "from IPython.display import HTML, display\ndisplay(HTML('<p>' * 100_000))"))),
-             full(reasons=("truncated",)), "displays 300 kB of HTML"),
+            "from IPython.display import HTML, display\ndisplay(HTML('<p>' * 2_000_000))"))),
+             full(reasons=("truncated",)), "displays 6 MB of HTML"),
         Case("huge_file", S1, writes(inject(solved(), "nn_classes", (
             "try:\n    open('big.bin', 'wb').write(b'x' * 200 * 2**20)\n"
             "except OSError as e:\n    print('refused:', e)"))),
