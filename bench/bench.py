@@ -29,7 +29,7 @@ from nbclient import NotebookClient
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from autograder.examples import fill, write_examples  # noqa: E402
+from autograder.examples import fill  # noqa: E402
 from autograder.grade import grade_folder  # noqa: E402
 from autograder.distribute import default_workers  # noqa: E402
 from autograder.paths import NOTEBOOKS_DIR, session_ids, source_notebook  # noqa: E402

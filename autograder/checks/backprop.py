@@ -9,13 +9,15 @@ float64. Tolerances are norm-wise: max |got - want| <= ATOL + RTOL * max |want|.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from autograder.checks import CheckFailed, expect
+from autograder.checks import (
+    CheckFailed, as_tensor, call, compare, expect, generator, tensors_close)
 
 RTOL, ATOL = 1e-4, 1e-7  # float32 student arithmetic against a float64 reference
 
@@ -30,43 +32,11 @@ SIZES = (27, 10, 3, 64)
 
 
 # --- helpers ----------------------------------------------------------------------------------
-def _call(what, fn, *args, **kwargs):
-    """Call the student's function; turn its exceptions into a message for the student."""
-    try:
-        return fn(*args, **kwargs)
-    except NotImplementedError:
-        raise CheckFailed(f"{what}: not implemented yet") from None
-    except CheckFailed:
-        raise
-    except Exception as exc:  # a student's bug: report it in words
-        raise CheckFailed(f"{what} raised {type(exc).__name__}: {exc}") from None
-
-
-def _tensor(x, what):
-    expect(isinstance(x, torch.Tensor), f"{what} must be a tensor, got {type(x).__name__}")
-    return x.detach().to("cpu", torch.float64)
-
-
-def _maxdiff(got: torch.Tensor, want: torch.Tensor) -> float:
-    return (got - want).abs().max().item() if got.numel() else 0.0
-
-
-def _close(got: torch.Tensor, want: torch.Tensor, rtol=RTOL, atol=ATOL) -> bool:
-    scale = want.abs().max().item() if want.numel() else 0.0
-    return bool(torch.isfinite(got).all()) and _maxdiff(got, want) <= atol + rtol * scale
-
-
-def _compare(got, want: torch.Tensor, what: str, hint: str = "", rtol=RTOL, atol=ATOL) -> None:
-    got = _tensor(got, what)
-    expect(tuple(got.shape) == tuple(want.shape),
-           f"{what} has shape {tuple(got.shape)}, expected {tuple(want.shape)}. {hint}".strip())
-    expect(_close(got, want, rtol, atol),
-           f"{what} differs from the reference (max difference {_maxdiff(got, want):.3g}, "
-           f"values up to {want.abs().max().item():.3g}). {hint}".strip())
-
-
-def _gen(seed: int) -> torch.Generator:
-    return torch.Generator().manual_seed(seed)
+_call = call
+_gen = generator
+_tensor = functools.partial(as_tensor, dtype=torch.float64)
+_close = functools.partial(tensors_close, rtol=RTOL, atol=ATOL)
+_compare = functools.partial(compare, rtol=RTOL, atol=ATOL)
 
 
 # --- Part 1: backprop ninja -------------------------------------------------------------------

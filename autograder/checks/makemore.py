@@ -12,6 +12,7 @@ Tolerances: float32 student arithmetic against a float64 reference, compared nor
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 import string
@@ -20,7 +21,8 @@ from collections.abc import Mapping
 import torch
 import torch.nn.functional as F
 
-from autograder.checks import CheckFailed, call_with_limit, close, expect
+from autograder.checks import (
+    CheckFailed, as_tensor, call, close, compare, expect, generator, tensors_close)
 
 CALL_LIMIT_S = 5  # longest a student's function may run inside a check
 
@@ -34,25 +36,9 @@ MLP_KEYS = ("C", "W1", "b1", "W2", "b2")
 
 
 # --- helpers ----------------------------------------------------------------------------------
-def _call(what, fn, *args, **kwargs):
-    """Call the student's function; turn its exceptions into a message for the student."""
-    try:
-        return call_with_limit(CALL_LIMIT_S, what, fn, *args, **kwargs)
-    except NotImplementedError:
-        raise CheckFailed(f"{what}: not implemented yet") from None
-    except CheckFailed:
-        raise
-    except Exception as exc:  # a student's bug: report it in words
-        raise CheckFailed(f"{what} raised {type(exc).__name__}: {exc}") from None
-
-
-def _gen(seed: int) -> torch.Generator:
-    return torch.Generator().manual_seed(seed)
-
-
-def _tensor(x, what) -> torch.Tensor:
-    expect(isinstance(x, torch.Tensor), f"{what} must be a torch tensor, got {type(x).__name__}")
-    return x.detach().to("cpu")
+_call = functools.partial(call, limit_s=CALL_LIMIT_S)
+_gen = generator
+_tensor = as_tensor
 
 
 def _float(x, what) -> float:
@@ -67,24 +53,8 @@ def _float(x, what) -> float:
         raise CheckFailed(f"{what} must be a number, got {type(x).__name__}") from None
 
 
-def _maxdiff(got: torch.Tensor, want: torch.Tensor) -> float:
-    return (got - want).abs().max().item() if got.numel() else 0.0
-
-
-def _close(got: torch.Tensor, want: torch.Tensor, rtol=RTOL, atol=ATOL) -> bool:
-    got, want = got.double(), want.double()
-    scale = want.abs().max().item() if want.numel() else 0.0
-    return bool(torch.isfinite(got).all()) and _maxdiff(got, want) <= atol + rtol * scale
-
-
-def _compare(got, want: torch.Tensor, what: str, hint: str = "", rtol=RTOL, atol=ATOL) -> None:
-    got = _tensor(got, what)
-    expect(tuple(got.shape) == tuple(want.shape),
-           f"{what} has shape {tuple(got.shape)}, expected {tuple(want.shape)}. {hint}".strip())
-    expect(_close(got, want, rtol, atol),
-           f"{what} differs from the reference (max difference "
-           f"{_maxdiff(got.double(), want.double()):.3g}, values up to "
-           f"{want.abs().max().item():.3g}). {hint}".strip())
+_close = functools.partial(tensors_close, rtol=RTOL, atol=ATOL)
+_compare = functools.partial(compare, rtol=RTOL, atol=ATOL)
 
 
 def _random_words(seed: int, n: int, max_len: int = 7) -> list[str]:
