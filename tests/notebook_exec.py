@@ -52,3 +52,16 @@ def namespace(session: str, mutations: dict[str, list[tuple[str, str]]] | None =
     if mutations:
         raise MutationNotApplied(f"cells not found: {sorted(mutations)}")
     return ns
+
+
+def failing_checks(checks: dict) -> dict[str, str]:
+    """Run every check (exercise -> zero-argument callable); the failing ones with their message."""
+    from autograder.checks import CheckFailed
+
+    out = {}
+    for name, check in checks.items():
+        try:
+            check()
+        except CheckFailed as exc:
+            out[name] = str(exc)
+    return out

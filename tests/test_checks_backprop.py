@@ -7,9 +7,8 @@ only its own cell, with the edit applied, on a copy of that namespace, and every
 import pytest
 import torch
 
-from autograder.checks import CheckFailed
 from autograder.checks import backprop as checks
-from tests.notebook_exec import MutationNotApplied, code_cells, namespace
+from tests.notebook_exec import MutationNotApplied, code_cells, failing_checks, namespace
 
 SESSION = "03_backprop"
 
@@ -31,13 +30,7 @@ def run_all(ns):
 
 def failing(ns):
     """The exercises whose check fails, with their messages."""
-    out = {}
-    for name, check in run_all(ns).items():
-        try:
-            check()
-        except CheckFailed as exc:
-            out[name] = str(exc)
-    return out
+    return failing_checks(run_all(ns))
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,8 @@ they would in a student's notebook; then every check runs.
 
 import pytest
 
-from autograder.checks import CheckFailed
 from autograder.checks import makemore as checks
-from tests.notebook_exec import MutationNotApplied, code_cells, namespace
+from tests.notebook_exec import MutationNotApplied, code_cells, failing_checks, namespace
 
 SESSION = "02_makemore"
 
@@ -35,13 +34,7 @@ def run_all(ns):
 
 def failing(ns):
     """The exercises whose check fails, with their messages."""
-    out = {}
-    for name, check in run_all(ns).items():
-        try:
-            check()
-        except CheckFailed as exc:
-            out[name] = str(exc)
-    return out
+    return failing_checks(run_all(ns))
 
 
 @pytest.fixture(scope="module")

@@ -2,9 +2,8 @@
 
 import pytest
 
-from autograder.checks import CheckFailed
 from autograder.checks import micrograd as checks
-from tests.notebook_exec import namespace
+from tests.notebook_exec import failing_checks, namespace
 
 SESSION = "01_micrograd"
 
@@ -23,14 +22,8 @@ def run_all(ns):
 
 
 def failing(ns):
-    """The exercises whose check fails."""
-    out = set()
-    for name, check in run_all(ns).items():
-        try:
-            check()
-        except CheckFailed:
-            out.add(name)
-    return out
+    """The exercises whose check fails, with their messages."""
+    return failing_checks(run_all(ns))
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +32,7 @@ def solution():
 
 
 def test_solution_passes_every_check(solution):
-    assert failing(solution) == set()
+    assert failing(solution) == {}
 
 
 # (exercise that must lose its points, cell, [(old, new)], what the mistake is)
@@ -190,4 +183,4 @@ ALTERNATIVES = [
 @pytest.mark.parametrize("cell,edits,what", ALTERNATIVES, ids=[a[2] for a in ALTERNATIVES])
 def test_correct_variant_keeps_every_point(cell, edits, what):
     ns = namespace(SESSION, {cell: edits}, stop_before="train_step__visible")
-    assert failing(ns) == set(), f"a correct answer lost points: {what}"
+    assert failing(ns) == {}, f"a correct answer lost points: {what}"
