@@ -22,7 +22,7 @@ from nbgrader.preprocessors import ClearOutput
 from autograder import execute
 from autograder.distribute import run_tasks
 from autograder.intake import Submission, discover
-from autograder.journal import Journal
+from autograder.journal import Journal, journal_path
 from autograder.notebook_info import grade_cells
 from autograder.paths import NOTEBOOKS_DIR, REPO_ROOT, session_ids, source_notebook
 from autograder.policy import Policy, load_policy, missing_verdict, score_submission
@@ -99,6 +99,8 @@ def hidden_paths(submissions: Path, sandbox_root: Path, out: Path) -> list[Path]
     if folder != REPO_ROOT and folder not in REPO_ROOT.parents and not any(
             folder == p or p in folder.parents for p in paths):
         paths.append(folder)
+    else:  # then at least the results and the journal of finished rows
+        paths += [out, journal_path(out)]
     return paths
 
 

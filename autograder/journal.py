@@ -40,9 +40,14 @@ def submission_fingerprint(sub: Submission) -> str:
     return digest.hexdigest()
 
 
+def journal_path(out: Path) -> Path:
+    """Where the rows of a run writing ``out`` are journaled."""
+    return Path(str(out) + ".journal")
+
+
 class Journal:
     def __init__(self, out: Path):
-        self.path = Path(str(out) + ".journal")
+        self.path = journal_path(out)
         self.course = course_fingerprint()
         self.done: dict[str, GradedSubmission] = {}
         if self.path.exists():

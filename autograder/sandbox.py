@@ -126,7 +126,9 @@ def _isolate_files(hide: list[str], keep: str, log: Log) -> None:
     try:
         _read_only_everywhere(log)
         for path in hide:
-            if os.path.isdir(path):
+            if os.path.isfile(path):  # a results file beside the course: shadow it
+                log.step(f"hidden: {path}", _mount, "/dev/null", path, None, MS_BIND)
+            elif os.path.isdir(path):
                 covers_keep = keep == path or keep.startswith(path.rstrip("/") + "/")
                 flags = MS_NOSUID | MS_NODEV | (0 if covers_keep else MS_RDONLY)
                 log.step(f"hidden: {path}", _mount, "tmpfs", path, "tmpfs", flags,
@@ -188,7 +190,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("-f", dest="connection_file", required=True)
     parser.add_argument("--folder", required=True, help="the kernel's own folder (stays writable)")
     parser.add_argument("--workdir", required=True, help="the notebook's folder, inside --folder")
-    parser.add_argument("--hide", action="append", default=[], help="a folder to hide (repeat)")
+    parser.add_argument("--hide", action="append", default=[],
+                        help="a folder or file to hide (repeat)")
     parser.add_argument("--memory-mb", type=int, default=4096)
     parser.add_argument("--fsize-mb", type=int, default=64)
     parser.add_argument("--nproc", type=int, default=256)
