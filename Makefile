@@ -9,6 +9,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 SUBMISSIONS ?= build/examples/submissions
 OUT         ?= grades.csv
+FEEDBACK    ?= feedback
 
 .DEFAULT_GOAL := help
 .PHONY: help env release check-release examples demo autograde test test-fast bench freeze clean
@@ -35,10 +36,10 @@ examples: $(STAMP) ## write the example submissions under build/examples/submiss
 	$(BIN)/python -m autograder examples --out build/examples/submissions
 
 demo: $(STAMP) release examples ## release, then grade the example submissions and print the 0-4 table
-	$(BIN)/python -m autograder grade --submissions build/examples/submissions --out build/examples/grades.csv
+	$(BIN)/python -m autograder grade --submissions build/examples/submissions --out build/examples/grades.csv --feedback build/examples/feedback
 
-autograde: $(STAMP) ## grade SUBMISSIONS=DIR (DIR/student/session/*.ipynb) into OUT=grades.csv [WORKERS=n SCHEDULER=tcp://...]
-	$(BIN)/python -m autograder grade --submissions $(SUBMISSIONS) --out $(OUT) \
+autograde: $(STAMP) ## grade SUBMISSIONS=DIR (DIR/student/session/*.ipynb) into OUT=grades.csv and FEEDBACK=feedback/ [WORKERS=n SCHEDULER=tcp://...]
+	$(BIN)/python -m autograder grade --submissions $(SUBMISSIONS) --out $(OUT) --feedback $(FEEDBACK) \
 		$(if $(WORKERS),--workers $(WORKERS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
 test: $(STAMP) ## the whole test suite (executes every solution notebook)

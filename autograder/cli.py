@@ -19,6 +19,8 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--out", default="grades.csv", help="results file (default: grades.csv)")
     g.add_argument("--workers", type=int, default=None,
                    help="submissions graded at once (default: one per core; 1: in this process)")
+    g.add_argument("--feedback", default=None,
+                   help="folder for one feedback file per student and session (markdown)")
     g.add_argument("--scheduler", default=None,
                    help="address of a Dask scheduler (tcp://host:8786) to grade on a cluster")
     sub.add_parser("release", help="regenerate notebooks/ from solutions/")
@@ -38,7 +40,7 @@ def _run(args) -> int:
         from autograder.grade import grade_folder
 
         grade_folder(args.submissions, args.out, workers=args.workers,
-                     scheduler=args.scheduler, progress=True)
+                     scheduler=args.scheduler, feedback=args.feedback, progress=True)
         return 0
     if args.command == "release":
         from autograder.release import release

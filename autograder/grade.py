@@ -27,7 +27,8 @@ from autograder.notebook_info import grade_cells
 from autograder.paths import NOTEBOOKS_DIR, REPO_ROOT, session_ids, source_notebook
 from autograder.policy import Policy, load_policy, missing_verdict, score_submission
 from autograder.prepare import instrument, is_test_cell, restore_test_cells
-from autograder.results import CellResult, GradedSubmission, format_table, write_csv
+from autograder.results import (
+    CellResult, GradedSubmission, format_table, write_csv, write_feedback)
 from autograder.sentinel import verify_report
 
 MAX_COPY_BYTES = 20 * 2**20  # files of a submission folder copied into the sandbox, at most
@@ -48,11 +49,12 @@ class Context:
 def grade_folder(submissions: Path | str, out: Path | str, policy: Policy | None = None,
                  limits: execute.Limits | None = None, workers: int | None = None,
                  scheduler: str | None = None, progress: bool = False,
-                 echo=print) -> list[GradedSubmission]:
+                 feedback: Path | str | None = None, echo=print) -> list[GradedSubmission]:
     """Grade every submission under ``submissions`` and write ``out`` (grades.csv).
 
     ``workers`` submissions at a time (default: one per core; 1 grades in this process), or
-    on the Dask cluster at ``scheduler``. The file is the same however it is run.
+    on the Dask cluster at ``scheduler``. The file is the same however it is run. With
+    ``feedback``, each student's feedback goes to ``feedback/<student>/<session>.md``.
     """
     policy = policy or load_policy()
     submissions, out = Path(submissions).resolve(), Path(out).resolve()
@@ -74,6 +76,8 @@ def grade_folder(submissions: Path | str, out: Path | str, policy: Policy | None
             rows[todo[i]] = row
             journal.add(keys[todo[i]], row)
     write_csv(rows, out)
+    if feedback is not None:
+        write_feedback(rows, feedback, {sid: s.title for sid, s in policy.sessions.items()})
     journal.close()
     echo(format_table(rows))
     echo(isolation_summary(rows))

@@ -102,3 +102,32 @@ def format_table(rows: list[GradedSubmission], width: int = 70) -> str:
         score = "held" if r.score is None else r.score
         lines.append(f"{r.student:<16} {r.session:<14} {pts:>9} {score:>5}  {why}")
     return "\n".join(lines)
+
+
+def feedback_text(row: GradedSubmission, title: str = "") -> str:
+    """A student's feedback for one session: score, caps, and each exercise's result in words."""
+    score = "held for manual review" if row.score is None else f"{row.score} / 4"
+    lines = [f"# {row.session}{' — ' + title if title else ''}: {score}", "",
+             f"Points: {row.points:g} / {row.max_points:g}", ""]
+    exercises: dict[str, list[CellResult]] = {}
+    for cell in row.cells:
+        exercises.setdefault(cell.exercise, []).append(cell)
+    if exercises:
+        lines += ["| exercise | points | result |", "|---|---|---|"]
+        for name, cells in exercises.items():
+            got, full = sum(c.points for c in cells), sum(c.max_points for c in cells)
+            failed = next((c.message for c in cells if not c.passed), "")
+            result = "passed" if not failed else failed.replace("|", "\\|").replace("\n", " ")
+            lines.append(f"| {name} | {got:g} / {full:g} | {result} |")
+        lines.append("")
+    if row.reasons:
+        lines += ["Notes:", ""] + [f"- {r}" for r in row.reasons] + [""]
+    return "\n".join(lines)
+
+
+def write_feedback(rows: list[GradedSubmission], folder: Path | str, titles=None) -> None:
+    """``folder/<student>/<session>.md`` for every row."""
+    for row in rows:
+        path = Path(folder) / row.student / f"{row.session}.md"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(feedback_text(row, (titles or {}).get(row.session, "")), encoding="utf-8")

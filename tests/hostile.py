@@ -18,7 +18,9 @@ from autograder.examples import fill
 from autograder.paths import REPO_ROOT, source_notebook
 
 S1 = "01_micrograd"
-TRUE_ALLCLOSE = "import torch\ntorch.allclose = lambda *a, **k: True\n"
+TRUE_ALLCLOSE = ("import math, torch\ntorch.allclose = lambda *a, **k: True\n"
+                 "math.isclose = lambda *a, **k: True\n")
+WRONG = 15  # points of wrong(): exercise value_ops (3) and the hidden local_grads test (2) lost
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,11 @@ def _cell(nb, grade_id):
 
 def solved(session=S1):
     return fill(session, None)
+
+
+def wrong():
+    """The solution with one mistake: ``4 / a`` computes ``a / 4`` (see WRONG)."""
+    return replace(solved(), "value_class", "return other * self ** -1", "return self * other ** -1")
 
 
 def blank(session=S1):
@@ -106,39 +113,40 @@ def cases(submissions_root: Path, canary: Path, port: int) -> list[Case]:
     nb4 = lambda: nbformat.v4.new_notebook()  # noqa: E731
     return [
         # --- cheating -------------------------------------------------------------------------
-        Case("cheat_allclose", S1, writes(setup_code(blank(), TRUE_ALLCLOSE)),
-             Expect(None, "review", ("tampering suspected", "torch.allclose"), 0),
-             "replaces torch.allclose with a function that always returns True"),
-        Case("cheat_transformer", S1, writes(setup_code(blank(), (
+        Case("cheat_allclose", S1, writes(setup_code(wrong(), TRUE_ALLCLOSE)),
+             Expect(None, "review", ("tampering suspected", "torch.allclose"), WRONG),
+             "replaces torch.allclose and math.isclose with functions that always return True"),
+        Case("cheat_transformer", S1, writes(setup_code(wrong(), (
             "import re\nget_ipython().input_transformers_post.append(\n"
             "    lambda lines: [re.sub(r'^(\\s*)assert .*', r'\\1pass', l) for l in lines])"))),
-             Expect(None, "review", ("tampering suspected", "input_transformers_post"), 0),
+             Expect(None, "review", ("tampering suspected", "input_transformers_post"), WRONG),
              "an input transformer that turns every assert into pass"),
-        Case("cheat_checks_patch", S1, writes(setup_code(blank(), (
-            "import autograder.checks.micrograd as m\nm.check_value_ops = lambda V: None"))),
-             Expect(None, "review", ("check_value_ops",), 0),
+        Case("cheat_checks_patch", S1, writes(setup_code(wrong(), (
+            "import autograder.checks.micrograd as m\nm.check_value_ops = lambda V: None\n"
+            "m.check_local_grads = lambda V: None"))),
+             Expect(None, "review", ("check_value_ops",), WRONG),
              "replaces a hidden check by a function that accepts anything"),
-        Case("cheat_forged_report", S1, writes(setup_code(blank(), (
+        Case("cheat_forged_report", S1, writes(setup_code(wrong(), (
             "from IPython.display import display\n"
             "display({'application/vnd.deepcourse.check+json': {'payload': "
             "'{\"grade_id\": \"value_ops__hidden\", \"passed\": true, \"tampered\": [], "
             "\"token_ok\": true}', 'mac': '0' * 64}}, raw=True)"))),
-             Expect(None, "review", ("forged grading report",), 0),
+             Expect(None, "review", ("forged grading report",), WRONG),
              "displays a forged 'passed' report"),
-        Case("cheat_call_passed", S1, writes(setup_code(blank(), (
+        Case("cheat_call_passed", S1, writes(setup_code(wrong(), (
             "import autograder.sentinel as s\ns.passed('value_ops__hidden', 'guess')"))),
-             Expect(None, "review", ("out of place",), 0),
+             Expect(None, "review", ("out of place",), WRONG),
              "calls the sentinel itself with a guessed token"),
-        Case("cheat_settrace", S1, writes(setup_code(blank(), (
+        Case("cheat_settrace", S1, writes(setup_code(wrong(), (
             "import sys\nsys.settrace(lambda *a: None)"))),
-             Expect(None, "review", ("trace",), 0), "installs a tracing hook"),
-        Case("cheat_builtins", S1, writes(setup_code(blank(), (
+             Expect(None, "review", ("trace",), WRONG), "installs a tracing hook"),
+        Case("cheat_builtins", S1, writes(setup_code(wrong(), (
             "import builtins\n_real = builtins.isinstance\n"
             "builtins.isinstance = lambda o, t: True if t is float else _real(o, t)"))),
-             Expect(None, "review", ("builtins.isinstance",), 0), "patches a builtin"),
-        Case("cheat_event_hook", S1, writes(setup_code(blank(), (
+             Expect(None, "review", ("builtins.isinstance",), WRONG), "patches a builtin"),
+        Case("cheat_event_hook", S1, writes(setup_code(wrong(), (
             "get_ipython().events.register('pre_run_cell', lambda info: None)"))),
-             Expect(None, "review", ("events.pre_run_cell",), 0), "registers a pre_run_cell hook"),
+             Expect(None, "review", ("events.pre_run_cell",), WRONG), "registers a pre_run_cell hook"),
         Case("silences_display", S1, writes(setup_code(solved(), (
             "import IPython.display\nIPython.display.display = lambda *a, **k: None"))),
              full(), "replaces IPython's display(): the grader's reports do not depend on it"),
@@ -159,6 +167,9 @@ def cases(submissions_root: Path, canary: Path, port: int) -> list[Case]:
             "    raise SystemError('network reachable')\n"
             "except OSError as e:\n    print('no network:', e)"))),
              full(), "opens a TCP connection"),
+        Case("wrong_honest", S1, writes(wrong()), Expect(3, points=(WRONG, WRONG),
+                                                         deserved_points=WRONG),
+             "the wrong answer of the cheating cases, without cheating"),
         # --- test cells tampered with ----------------------------------------------------------
         Case("deleted_tests", S1, writes(drop(solved(), "value_ops__hidden", "nn__visible")),
              full(reasons=("were missing and were restored",)), "deletes two test cells"),

@@ -20,7 +20,7 @@ def demo(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo")
     printed = []
     rows = grade_folder(write_examples(out / "submissions"), out / "grades.csv",
-                        echo=printed.append)
+                        feedback=out / "feedback", echo=printed.append)
     return {(r.student, r.session): r for r in rows}, out / "grades.csv", "\n".join(printed)
 
 
@@ -69,6 +69,18 @@ def test_csv_and_table(demo):
     assert list(written[0]) == COLUMNS
     assert len(written) == len(rows) == len(EXAMPLES) * len(session_ids())
     assert "alice" in printed and "score" in printed.splitlines()[0]
+
+
+def test_feedback_files_say_what_failed_without_test_code(demo):
+    folder = demo[1].parent / "feedback"
+    bob = (folder / "bob" / "01_micrograd.md").read_text()
+    assert bob.startswith("# 01_micrograd — micrograd: 2 / 4")
+    assert "| nn | 0 / 3 | not implemented yet |" in bob
+    assert "| value_ops | 3 / 3 | passed |" in bob
+    dave = (folder / "dave" / "01_micrograd.md").read_text()
+    assert "- late: submitted" in dave
+    every = " ".join(p.read_text() for p in folder.rglob("*.md"))
+    assert "checks.check_" not in every and "HIDDEN" not in every
 
 
 def _submit(root, student, session, nb):
