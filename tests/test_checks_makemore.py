@@ -109,6 +109,8 @@ MISTAKES = [
                              "            if ix == 0:\n                break\n")],
      "the end token '.' kept in the name"),
     ("sample", "sampling", [("P[ix]", "P[:, ix]")], "samples from the column P[:, ix]"),
+    ("sample", "sampling", [("out, ix = [], 0", "out, ix = [], torch.randint(1, 27, (1,), generator=g).item()")],
+     "names start from a random letter instead of '.'"),
     ("sample", "sampling", [(", generator=g)", ")")], "the global generator instead of g"),
     ("nll", "nll_fn", [("return -log_likelihood / n", "return -log_likelihood")],
      "sum instead of mean"),
@@ -176,7 +178,7 @@ MISTAKES = [
                         '    for k in ("W1", "b1", "W2", "b2"):\n'
                         "        params[k].data -= lr * params[k].grad\n")],
      "embedding table never updated"),
-    ("sgd", "sgd_fn", [(BATCH_DRAW, BATCH_DRAW.replace("ix", "iy")),
+    ("sgd", "sgd_fn", [(BATCH_DRAW, BATCH_DRAW + BATCH_DRAW.replace("    ix =", "    iy =")),
                        ("return X[ix], Y[ix]", "return X[ix], Y[iy]")],
      "inputs and targets drawn with different indices"),
     ("sgd", "sgd_fn", [(", generator=g)  # (B,)", ")  # (B,)")], "batch drawn without g"),

@@ -97,7 +97,7 @@ def _is_integer_dtype(t: torch.Tensor) -> bool:
 
 # --- Step 1: bigram counts --------------------------------------------------------------------
 def check_bigram_counts(build_vocab, bigram_counts) -> None:
-    """build_vocab: '.' at 0 then a–z; bigram_counts: every bigram of every name, '.' at both ends."""
+    """build_vocab: '.' at 0, then a–z; bigram_counts: every bigram, '.' at both ends."""
     words = _random_words(11, 60) + list(string.ascii_lowercase)  # every letter appears
     vocab = _call("build_vocab(words)", build_vocab, words)
     expect(isinstance(vocab, (tuple, list)) and len(vocab) == 2,
@@ -191,8 +191,10 @@ def _names(got, n, what):
 
 def check_sample(sample) -> None:
     """Sampling from row P[ix] with multinomial and the student's generator, stopping at '.'."""
-    # a deterministic chain . -> c -> a -> t -> .
-    P = torch.full((V, V), 1.0 / V)
+    # a deterministic chain . -> c -> a -> t -> ., every other character -> '.' (so that
+    # common mistakes, such as walking the columns, end quickly instead of looping forever)
+    P = torch.zeros((V, V))
+    P[:, 0] = 1.0
     for a, b in ((".", "c"), ("c", "a"), ("a", "t"), ("t", ".")):
         P[STOI[a]] = 0.0
         P[STOI[a], STOI[b]] = 1.0
@@ -348,9 +350,10 @@ def check_train_bigram(train_bigram) -> None:
     what = f"train_bigram(W, xs, ys, steps={steps}, lr={lr}, reg={reg})"
     losses = _call(what, train_bigram, W, xs, ys, steps, lr, reg)
     want_W, want_losses = _ref_train_bigram(W0, xs, ys, steps, lr, reg)
+    length = f" of length {len(losses)}" if hasattr(losses, "__len__") else ""
     expect(isinstance(losses, (list, tuple)) and len(losses) == steps,
            f"{what} must return the list of the {steps} losses, got "
-           f"{type(losses).__name__}{'' if not hasattr(losses, '__len__') else f' of length {len(losses)}'}")
+           f"{type(losses).__name__}{length}")
     got = [_float(v, f"loss {i}") for i, v in enumerate(losses)]
     expect(not torch.equal(W.detach(), W0),
            f"after {what} the caller's W is unchanged: update it in place (W.data -= lr * "
@@ -500,7 +503,7 @@ def check_mlp_forward(mlp_forward) -> None:
 
 
 def check_sgd(get_batch, sgd_step) -> None:
-    """get_batch: random rows of X with their Y, from g; sgd_step: one step on the batch's mean loss."""
+    """get_batch: random rows of X with their Y, drawn with g; sgd_step: one step on the batch."""
     n, bs = 300, 16
     X = torch.arange(n * 3).view(n, 3)
     Y = torch.arange(n)
