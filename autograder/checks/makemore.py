@@ -21,6 +21,8 @@ from collections.abc import Mapping
 import torch
 import torch.nn.functional as F
 
+from deepcourse.makemore import build_dataset
+
 from autograder.checks import (
     CheckFailed, as_tensor, call, close, compare, expect, generator, tensors_close)
 
@@ -419,15 +421,7 @@ def check_split(split) -> None:
 
 
 def _ref_dataset(words, block_size):
-    X, Y = [], []
-    for w in words:
-        context = [0] * block_size
-        for ch in w + ".":
-            ix = STOI[ch]
-            X.append(context)
-            Y.append(ix)
-            context = context[1:] + [ix]
-    return torch.tensor(X), torch.tensor(Y)
+    return build_dataset(words, STOI, block_size)
 
 
 def check_contexts(build_dataset) -> None:
