@@ -23,6 +23,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="folder for one feedback file per student and session (markdown)")
     g.add_argument("--scheduler", default=None,
                    help="address of a Dask scheduler (tcp://host:8786) to grade on a cluster")
+    g.add_argument("--fresh-kernels", action="store_true",
+                   help="start each kernel as a new process instead of forking it from a warm "
+                        "server that has torch imported (slower; for troubleshooting)")
     sub.add_parser("release", help="regenerate notebooks/ from solutions/")
     sub.add_parser("check-release", help="fail when notebooks/ is stale or leaks answers")
     e = sub.add_parser("examples", help="write the example submissions")
@@ -40,7 +43,8 @@ def _run(args) -> int:
         from autograder.grade import grade_folder
 
         grade_folder(args.submissions, args.out, workers=args.workers,
-                     scheduler=args.scheduler, feedback=args.feedback, progress=True)
+                     scheduler=args.scheduler, feedback=args.feedback, progress=True,
+                     warm_kernels=not args.fresh_kernels)
         return 0
     if args.command == "release":
         from autograder.release import release

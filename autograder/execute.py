@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 from traitlets import List, Unicode
 
+from autograder import forkserver
 from autograder.sentinel import MIME
 
 
@@ -34,6 +36,7 @@ class Limits:
     processes: int = 512
     output_bytes_per_cell: int = 2_000_000  # room for a few plots
     threads: int = 1  # BLAS/OpenMP threads of the kernel
+    warm: bool = True  # fork kernels from a server that holds torch already (forkserver.py)
 
 
 @dataclass
@@ -160,9 +163,14 @@ def run(nb: NotebookNode, folder: Path, workdir: Path, hide: list[Path], limits:
     Cells whose index is in ``private_cells`` are kept out of IPython's history.
     """
     cgroup = make_pids_cgroup(f"deepcourse-{folder.parent.name}-{folder.name}", limits.processes)
+    env = kernel_env(workdir, limits.threads)
+    server = forkserver.shared(env) if limits.warm else None
 
     def make_km():
-        km = SandboxKernelManager(kernel_name="python3")
+        km = SandboxKernelManager(kernel_name="python3", kernel_id=str(uuid.uuid4()))
+        if server is not None:
+            km.provisioner = forkserver.ForkProvisioner(
+                kernel_id=km.kernel_id, kernel_spec=km.kernel_spec, parent=km, server=server)
         km.transport = "ipc"  # unix sockets: they work from inside an empty network namespace
         km.ip = str(folder / "k")
         km.connection_file = str(folder / "connection.json")
@@ -181,7 +189,7 @@ def run(nb: NotebookNode, folder: Path, workdir: Path, hide: list[Path], limits:
     result = Execution(nb)
     start = time.monotonic()
     try:
-        with client.setup_kernel(env=kernel_env(workdir, limits.threads), cwd=str(workdir)):
+        with client.setup_kernel(env=env, cwd=str(workdir)):
             _run_cells(client, nb, limits, private_cells, start, result)
     except DeadKernelError:
         result.events.append("the kernel died")

@@ -19,7 +19,7 @@ from pathlib import Path
 import nbformat
 from nbgrader.preprocessors import ClearOutput
 
-from autograder import execute
+from autograder import execute, forkserver
 from autograder.distribute import run_tasks
 from autograder.intake import Submission, discover
 from autograder.journal import Journal, journal_path
@@ -49,19 +49,21 @@ class Context:
 def grade_folder(submissions: Path | str, out: Path | str, policy: Policy | None = None,
                  limits: execute.Limits | None = None, workers: int | None = None,
                  scheduler: str | None = None, progress: bool = False,
-                 feedback: Path | str | None = None, echo=print) -> list[GradedSubmission]:
+                 feedback: Path | str | None = None, echo=print,
+                 warm_kernels: bool = True) -> list[GradedSubmission]:
     """Grade every submission under ``submissions`` and write ``out`` (grades.csv).
 
     ``workers`` submissions at a time (default: one per core; 1 grades in this process), or
     on the Dask cluster at ``scheduler``. The file is the same however it is run. With
     ``feedback``, each student's feedback goes to ``feedback/<student>/<session>.md``.
+    Kernels fork from a warm server (autograder/forkserver.py) unless ``warm_kernels`` is false.
     """
     policy = policy or load_policy()
     submissions, out = Path(submissions).resolve(), Path(out).resolve()
     found = discover(submissions, session_ids())
     limits = limits or execute.Limits(cell_timeout_s=policy.cell_timeout_s,
                                       notebook_timeout_s=policy.notebook_timeout_s,
-                                      memory_mb=policy.memory_limit_mb)
+                                      memory_mb=policy.memory_limit_mb, warm=warm_kernels)
     execute.sweep_stale_cgroups()
     journal = Journal(out)
     keys = [journal.key(sub) for sub in found]
@@ -72,9 +74,12 @@ def grade_folder(submissions: Path | str, out: Path | str, policy: Policy | None
     with tempfile.TemporaryDirectory(prefix="dcg-") as tmp:
         ctx = Context(policy, Path(tmp), tuple(hidden_paths(submissions, Path(tmp), out)), limits)
         tasks = [(found[n], ctx, n) for n in todo]
-        for i, row in run_tasks(_grade_task, tasks, workers, scheduler, progress):
-            rows[todo[i]] = row
-            journal.add(keys[todo[i]], row)
+        try:
+            for i, row in run_tasks(_grade_task, tasks, workers, scheduler, progress):
+                rows[todo[i]] = row
+                journal.add(keys[todo[i]], row)
+        finally:
+            forkserver.close_all()  # in-process kernels' server; workers' go with them
     write_csv(rows, out)
     if feedback is not None:
         write_feedback(rows, feedback, {sid: s.title for sid, s in policy.sessions.items()})

@@ -1,10 +1,11 @@
-"""Serial, local-parallel and cluster grading write the same grades.csv."""
+"""Serial, local-parallel and cluster grading, warm or fresh kernels: the same grades.csv."""
 
 import logging
 
 import pytest
 
 from autograder.examples import write_examples
+from autograder.execute import Limits
 from autograder.grade import grade_folder
 
 pytestmark = pytest.mark.slow
@@ -31,3 +32,9 @@ def test_parallel_and_cluster_match_serial(submissions, tmp_path):
     assert serial.count("\n") == 6  # header and five students
     assert local == serial
     assert remote == serial
+
+
+def test_fresh_kernels_grade_like_warm_ones(submissions, tmp_path):
+    warm = grade(submissions, tmp_path / "warm.csv", workers=1)
+    fresh = grade(submissions, tmp_path / "fresh.csv", workers=1, limits=Limits(warm=False))
+    assert fresh == warm
