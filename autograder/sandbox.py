@@ -216,7 +216,8 @@ def main(argv: list[str] | None = None) -> None:
     from ipykernel.kernelapp import launch_new_instance
 
     sys.argv = ["ipykernel", "-f", args.connection_file, "--IPKernelApp.log_level=ERROR",
-                "--HistoryManager.enabled=False"]
+                "--HistoryManager.enabled=False",
+                "--InlineBackend.figure_formats=[]"]  # figures are not drawn: nobody sees them
     launch_new_instance()
 
 
