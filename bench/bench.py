@@ -89,11 +89,13 @@ def time_stock(root: Path) -> float:
     return time.perf_counter() - start
 
 
-def time_ours(submissions: Path, out: Path, workers: int, per_session: dict | None = None) -> float:
+def time_ours(submissions: Path, out: Path, workers: int, per_session: dict | None = None,
+              warm: bool = True) -> float:
     """Seconds to grade the folder; ``per_session`` gets each session's slowest execution."""
     out.unlink(missing_ok=True)
     start = time.perf_counter()
-    rows = grade_folder(submissions, out, workers=workers, echo=lambda *_: None)
+    rows = grade_folder(submissions, out, workers=workers, echo=lambda *_: None,
+                        warm_kernels=warm)
     seconds = time.perf_counter() - start
     if per_session is not None:
         for r in rows:
@@ -129,7 +131,7 @@ def speed(repeat: int) -> dict:
         count = len(list(subs.rglob("*.ipynb")))
         stock = stock_course(tmp / "stock", subs)
         times = {"stock_nbgrader": [], "ours_1_worker": [], f"ours_{workers}_workers": [],
-                 "nbclient_alone": []}
+                 "nbclient_alone": [], "ours_1_worker_fresh_kernels": []}
         slowest: dict[str, float] = {}
         for r in range(repeat):
             print(f"round {r + 1}/{repeat}", flush=True)
@@ -137,8 +139,11 @@ def speed(repeat: int) -> dict:
             times["ours_1_worker"].append(time_ours(subs, tmp / "one.csv", 1, slowest))
             times[f"ours_{workers}_workers"].append(time_ours(subs, tmp / "all.csv", workers))
             times["nbclient_alone"].append(time_nbclient(subs))
+            times["ours_1_worker_fresh_kernels"].append(
+                time_ours(subs, tmp / "fresh.csv", 1, warm=False))
             print({k: round(v[-1], 1) for k, v in times.items()}, flush=True)
         same = (tmp / "one.csv").read_text() == (tmp / "all.csv").read_text()
+        same_fresh = (tmp / "one.csv").read_text() == (tmp / "fresh.csv").read_text()
     med = {k: statistics.median(v) for k, v in times.items()}
     return {
         "submissions": count, "sessions": session_ids(), "workers": workers, "repeat": repeat,
@@ -148,8 +153,11 @@ def speed(repeat: int) -> dict:
             "stock_over_ours_1_worker": round(med["stock_nbgrader"] / med["ours_1_worker"], 2),
             "ours_1_over_ours_all": round(med["ours_1_worker"] / med[f"ours_{workers}_workers"], 2),
             "ours_1_over_nbclient": round(med["ours_1_worker"] / med["nbclient_alone"], 2),
+            "fresh_kernels_over_warm": round(med["ours_1_worker_fresh_kernels"]
+                                             / med["ours_1_worker"], 2),
         },
         "parallel_csv_identical_to_serial": same,
+        "fresh_kernels_csv_identical_to_warm": same_fresh,
         "slowest_notebook_seconds_per_session": slowest,
     }
 
