@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import selectors
+import shutil
 import signal
 import socket
 import subprocess
@@ -89,8 +90,6 @@ class ForkServer:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-        import shutil
-
         shutil.rmtree(self.home, ignore_errors=True)
 
 
@@ -127,7 +126,10 @@ class ForkedKernel:
 
     def send_signal(self, signum: int) -> None:
         if self.poll() is None:
-            os.killpg(self.pid, signum)
+            try:
+                os.killpg(self.pid, signum)  # the fork leads its own session, as Popen's would
+            except ProcessLookupError:  # it exited; its exit code is on the way
+                pass
 
     def kill(self) -> None:
         self.send_signal(signal.SIGKILL)

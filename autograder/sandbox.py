@@ -1,5 +1,7 @@
 """Start a grading kernel in a sandbox: ``python -m autograder.sandbox [options] -f CONNECTION``.
 
+A fork of the warm server (autograder/forkserver.py) calls ``main(argv)``: the same steps.
+
 Before the IPython kernel starts, in this order (docs/grading-security.md says what each
 step covers and what it does not):
 1. import the hidden checks and the sentinel, so that their files can be hidden afterwards;
