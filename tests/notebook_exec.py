@@ -54,6 +54,22 @@ def namespace(session: str, mutations: dict[str, list[tuple[str, str]]] | None =
     return ns
 
 
+def failing(session: str, ns: dict, seed: int = 1234) -> dict[str, str]:
+    """Every registered exercise of ``session`` whose probe on ``ns``, judged, fails: its message.
+
+    The probes run here exactly as shipped to a kernel (``kernel_source``) and their
+    observations go through the same JSON encoding as on the wire.
+    """
+    from autograder.checks import exercises, run_in_process
+
+    out = {}
+    for name in exercises(session):
+        result = run_in_process(session, name, ns, seed)
+        if not result.passed:
+            out[name] = result.message
+    return out
+
+
 def failing_checks(checks: dict) -> dict[str, str]:
     """Run every check (exercise -> zero-argument callable); the failing ones with their message."""
     from autograder.checks import CheckFailed

@@ -2,28 +2,16 @@
 
 import pytest
 
-from autograder.checks import micrograd as checks
-from tests.notebook_exec import failing_checks, namespace
+from autograder.checks import exercises
+from tests.notebook_exec import failing as failing_exercises
+from tests.notebook_exec import namespace
 
 SESSION = "01_micrograd"
 
 
-def run_all(ns):
-    """Every check of the session, by exercise name."""
-    return {
-        "value_ops": lambda: checks.check_value_ops(ns["Value"]),
-        "local_grads": lambda: checks.check_local_grads(ns["Value"]),
-        "activations": lambda: checks.check_activations(ns["Value"]),
-        "backward": lambda: checks.check_backward(ns["Value"]),
-        "finite_diff": lambda: checks.check_numerical_grad(ns["numerical_grad"]),
-        "nn": lambda: checks.check_mlp(ns["Value"], ns["Neuron"], ns["Layer"], ns["MLP"]),
-        "train_step": lambda: checks.check_train_step(ns["MLP"], ns["train_step"]),
-    }
-
-
 def failing(ns):
-    """The exercises whose check fails, with their messages."""
-    return failing_checks(run_all(ns))
+    """The exercises whose judged probe fails on ``ns``, with their messages."""
+    return failing_exercises(SESSION, ns)
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +46,18 @@ MISTAKES = [
     ("local_grads", "value_class", [("self.grad += other.data * out.grad",
                                      "self.grad += other.data")],
      "chain rule forgets out.grad"),
+    ("local_grads", "value_class", [("self.grad += k * self.data ** (k - 1) * out.grad",
+                                     "self.grad = k * self.data ** (k - 1) * out.grad")],
+     "= instead of += in the backward closure of **"),
+    ("activations", "value_class", [("self.grad += (1.0 if self.data > 0 else 0.0) * out.grad",
+                                     "self.grad = (1.0 if self.data > 0 else 0.0) * out.grad")],
+     "= instead of += in the backward closure of relu"),
+    ("activations", "value_class", [("self.grad += out.data * out.grad",
+                                     "self.grad = out.data * out.grad")],
+     "= instead of += in the backward closure of exp"),
+    ("activations", "value_class", [("self.grad += (1 - t ** 2) * out.grad",
+                                     "self.grad = (1 - t ** 2) * out.grad")],
+     "= instead of += in the backward closure of tanh"),
     ("activations", "value_class", [("self.grad += (1 - t ** 2) * out.grad",
                                      "self.grad += (1 - self.data ** 2) * out.grad")],
      "tanh derivative from the input instead of the output"),
@@ -104,7 +104,7 @@ def test_every_exercise_has_two_caught_mistakes():
     counts = {}
     for exercise, *_ in MISTAKES:
         counts[exercise] = counts.get(exercise, 0) + 1
-    assert set(counts) == set(run_all({})) and min(counts.values()) >= 2, counts
+    assert set(counts) == set(exercises(SESSION)) and min(counts.values()) >= 2, counts
 
 
 # Correct answers written differently from ours keep every point.

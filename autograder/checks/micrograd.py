@@ -1,39 +1,100 @@
-"""Hidden checks of session 1 (micrograd), with PyTorch float64 as the oracle.
+"""Probes and judges of session 1 (micrograd), with PyTorch float64 as the oracle.
 
 The student's ``Value`` keeps karpathy/micrograd's interface: ``Value(data, _children, _op)``
 with ``.data``, ``.grad``, ``._prev`` and ``._backward``. To grade each exercise on its own,
-local gradients are checked with a reference traversal of the student's graph, and the
-student's ``backward()`` with a graph whose local gradients are the reference's.
+local gradients are probed with a reference traversal of the student's graph, and the
+student's ``backward()`` with a graph whose local gradients are the reference's. Every
+operation is also used twice on the same input, so that a gradient assigned with ``=``
+instead of accumulated with ``+=`` shows.
 """
 
 from __future__ import annotations
 
 import math
+import random
 
 import torch
 
-from autograder.checks import CheckFailed, close, expect
+from autograder.checks import Fail, close, expect, judge, kernel, number, probe
+from autograder.probe_runtime import StudentError, call, need
 
+SESSION = "01_micrograd"
 RTOL, ATOL = 1e-6, 1e-9  # float64 reference vs Python floats
 
 
-def _t(x: float) -> torch.Tensor:
-    return torch.tensor(x, dtype=torch.float64, requires_grad=True)
+# --- inputs and expressions (both sides) -----------------------------------------------------
+
+@kernel
+def operand(rng, low=0.5, high=2.5):
+    """A number away from 0 and from 1 in absolute value, of random sign."""
+    return rng.choice((-1, 1)) * rng.uniform(low, high)
 
 
-def _reference_backward(root) -> None:
+@kernel
+def binary_cases(seed):
+    """(name, expression on two operands, a, b): every operation, constants on both sides,
+    upstream gradients other than 1, and every operation used twice on the same input."""
+    rng = random.Random(seed)
+    exprs = [
+        ("a + b", lambda a, b: a + b), ("a * b", lambda a, b: a * b),
+        ("a - b", lambda a, b: a - b), ("a / b", lambda a, b: a / b),
+        ("-a", lambda a, b: -a), ("a + 2", lambda a, b: a + 2), ("2 + a", lambda a, b: 2 + a),
+        ("a * 3", lambda a, b: a * 3), ("3 * a", lambda a, b: 3 * a),
+        ("a - 2", lambda a, b: a - 2), ("2 - a", lambda a, b: 2 - a),
+        ("a / 4", lambda a, b: a / 4), ("4 / a", lambda a, b: 4 / a),
+        ("a + a", lambda a, b: a + a), ("a * a", lambda a, b: a * a),
+        ("a * b + a * b", lambda a, b: a * b + a * b),
+        ("(a * b) * 3", lambda a, b: (a * b) * 3), ("(a + b) * -2", lambda a, b: (a + b) * -2),
+        ("(a / b) * 5", lambda a, b: (a / b) * 5), ("a * b + a", lambda a, b: a * b + a),
+    ]
+    return [(name, expr, operand(rng), operand(rng)) for name, expr in exprs]
+
+
+@kernel
+def power_cases(seed):
+    """(name, expression, a) for powers, on a positive base."""
+    rng = random.Random(seed + 1)
+    k = rng.choice((2, 3, 4))
+    exprs = [
+        (f"a ** {k}", lambda a: a ** k), ("a ** -1.5", lambda a: a ** -1.5),
+        ("a ** 0.5", lambda a: a ** 0.5),
+        (f"a ** {k} + a ** 2", lambda a: a ** k + a ** 2),
+        (f"(a ** {k}) * 2", lambda a: (a ** k) * 2),
+    ]
+    return [(name, expr, rng.uniform(0.5, 2.5)) for name, expr in exprs]
+
+
+@kernel
+def activation_cases(seed):
+    """(name, expression, a) for exp, tanh and relu on both sides of 0, each also used twice."""
+    rng = random.Random(seed + 2)
+    exprs = [
+        ("a.exp()", lambda a: a.exp()), ("a.tanh()", lambda a: a.tanh()),
+        ("a.relu()", lambda a: a.relu()),
+        ("a.exp() + a.exp()", lambda a: a.exp() + a.exp()),
+        ("a.tanh() + a.tanh()", lambda a: a.tanh() + a.tanh()),
+        ("a.relu() + a.relu()", lambda a: a.relu() + a.relu()),
+        ("(a * a).tanh()", lambda a: (a * a).tanh()), ("a.exp() * a", lambda a: a.exp() * a),
+        ("a.tanh() * 3", lambda a: a.tanh() * 3), ("a.relu() * 3", lambda a: a.relu() * 3),
+    ]
+    cases = []
+    for sign in (1, -1):
+        cases += [(name, expr, sign * rng.uniform(0.2, 1.5)) for name, expr in exprs]
+    return cases
+
+
+@kernel
+def reference_backward(root):
     """Run the student's local ``_backward`` closures in reverse topological order (iterative)."""
     order, seen, stack = [], set(), [(root, False)]
     while stack:
         node, expanded = stack.pop()
         if expanded:
             order.append(node)
-            continue
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        stack.append((node, True))
-        stack.extend((child, False) for child in node._prev)
+        elif id(node) not in seen:
+            seen.add(id(node))
+            stack.append((node, True))
+            stack.extend((child, False) for child in node._prev)
     for node in order:
         node.grad = 0.0
     root.grad = 1.0
@@ -41,220 +102,274 @@ def _reference_backward(root) -> None:
         node._backward()
 
 
-def _binary_cases():
-    """(name, student expression, torch expression, a, b) for every binary operation."""
-    return [
-        ("a + b", lambda a, b: a + b, 2.0, -3.0),
-        ("a * b", lambda a, b: a * b, 2.0, -3.0),
-        ("a - b", lambda a, b: a - b, 2.0, -3.0),
-        ("a / b", lambda a, b: a / b, 2.0, -4.0),
-        ("a + a", lambda a, b: a + a, 1.5, 0.0),
-        ("a * a", lambda a, b: a * a, 1.5, 0.0),
-        ("a * b + a", lambda a, b: a * b + a, 2.0, -3.0),
-        # an upstream gradient other than 1: the chain rule must multiply by out.grad
-        ("(a * b) * 3", lambda a, b: (a * b) * 3, 2.0, -3.0),
-        ("(a + b) * -2", lambda a, b: (a + b) * -2, 2.0, -3.0),
-        ("(a / b) * 5", lambda a, b: (a / b) * 5, 2.0, -4.0),
-    ]
-
-
-def _unary_cases():
-    """(name, expression on one operand, x) for powers, negation and constants on either side."""
-    return [
-        ("a ** 3", lambda a: a ** 3, 1.7),
-        ("a ** -1.5", lambda a: a ** -1.5, 2.3),
-        ("-a", lambda a: -a, 1.7),
-        ("a + 2", lambda a: a + 2, 1.7),
-        ("2 + a", lambda a: 2 + a, 1.7),
-        ("a * 3", lambda a: a * 3, 1.7),
-        ("3 * a", lambda a: 3 * a, 1.7),
-        ("a - 2", lambda a: a - 2, 1.7),
-        ("2 - a", lambda a: 2 - a, 1.7),
-        ("a / 4", lambda a: a / 4, 1.7),
-        ("4 / a", lambda a: 4 / a, 1.7),
-        ("(a ** 3) * 2", lambda a: (a ** 3) * 2, 1.7),
-        ("(-a) * 3", lambda a: (-a) * 3, 1.7),
-    ]
-
-
-def _activation_cases():
-    return [
-        ("a.exp()", lambda a: a.exp(), torch.exp, 0.8),
-        ("a.exp()", lambda a: a.exp(), torch.exp, -1.3),
-        ("a.tanh()", lambda a: a.tanh(), torch.tanh, 0.8),
-        ("a.tanh()", lambda a: a.tanh(), torch.tanh, -1.3),
-        ("a.relu()", lambda a: a.relu(), torch.relu, 0.8),
-        ("a.relu()", lambda a: a.relu(), torch.relu, -1.3),
-        ("(a * a).tanh()", lambda a: (a * a).tanh(), lambda t: (t * t).tanh(), 0.6),
-        ("a.exp() * a", lambda a: a.exp() * a, lambda t: t.exp() * t, 0.6),
-        ("a.tanh() * 3", lambda a: a.tanh() * 3, lambda t: t.tanh() * 3, 0.6),
-        ("a.relu() * 3", lambda a: a.relu() * 3, lambda t: t.relu() * 3, 0.6),
-    ]
-
-
-def _evaluate(Value, name, expr, *xs):
-    """Build the student's expression, with a clear message if it raises or returns a non-Value."""
+@kernel
+def evaluate(Value, name, expr, xs):
+    """Build the student's expression on Values of ``xs``; the leaves and the output."""
     nodes = [Value(x) for x in xs]
-    try:
-        out = expr(*nodes)
-    except NotImplementedError:
-        raise CheckFailed(f"{name}: not implemented yet") from None
-    except Exception as exc:  # a student's bug: report it in words
-        raise CheckFailed(f"{name} raised {type(exc).__name__}: {exc}") from None
-    expect(isinstance(out, Value), f"{name} must return a Value, got {type(out).__name__}")
+    out = call(name, expr, *nodes)
+    if not isinstance(out, Value):
+        raise StudentError(f"must return a Value, got {type(out).__name__}", name)
     return nodes, out
 
 
-def _forward_all(Value):
-    for name, expr, a, b in _binary_cases():
-        _, out = _evaluate(Value, name, expr, a, b)
-        want = expr(_t(a), _t(b)).item()
-        expect(close(out.data, want, RTOL, ATOL), f"{name} with a={a}, b={b}: "
-               f".data is {out.data!r}, expected {want:.6g}")
-    for name, expr, a in _unary_cases():
-        _, out = _evaluate(Value, name, expr, a)
-        want = expr(_t(a)).item()
-        expect(close(out.data, want, RTOL, ATOL), f"{name} with a={a}: .data is {out.data!r}, "
-               f"expected {want:.6g}")
+@kernel
+def probe_cases(Value, cases, with_grads):
+    """For each case: [output data, and with_grads the leaves' gradients after the traversal]."""
+    rows = []
+    for name, expr, *xs in cases:
+        nodes, out = evaluate(Value, name, expr, xs)
+        row = [out.data]
+        if with_grads:
+            call(f"the _backward closures of {name}", reference_backward, out)
+            row += [node.grad for node in nodes]
+        rows.append(row)
+    return rows
 
 
-def check_value_ops(Value) -> None:
-    """Forward values of +, *, **, neg, sub, div, with constants on either side."""
-    _forward_all(Value)
+def _torch(x):
+    return torch.tensor(x, dtype=torch.float64, requires_grad=True)
 
 
-def _compare_grads(name, nodes, refs):
-    for label, node, ref in zip("ab", nodes, refs):
-        want = 0.0 if ref.grad is None else ref.grad.item()
-        expect(close(node.grad, want, RTOL, ATOL),
-               f"d({name})/d{label}: got {node.grad!r}, expected {want:.6g} "
-               f"(check the local gradient and that it is accumulated with +=)")
+def _judge_cases(cases, rows, with_grads, hint):
+    """Compare each observed row with torch float64 on the same expression."""
+    expect(isinstance(rows, list) and len(rows) == len(cases), "malformed observation")
+    for (name, expr, *xs), row in zip(cases, rows):
+        leaves = [_torch(x) for x in xs]
+        out = expr(*leaves)
+        at = ", ".join(f"{label}={x:.4g}" for label, x in zip("ab", xs))
+        got = number(row[0], f"{name} with {at}: .data")
+        expect(close(got, out.item(), RTOL, ATOL),
+               f"{name} with {at}: .data is {got:.6g}, which is not the value of {name}")
+        if with_grads:
+            out.backward()
+            for label, leaf, g in zip("ab", leaves, row[1:]):
+                want = 0.0 if leaf.grad is None else leaf.grad.item()
+                got = number(g, f"the gradient of {label} in {name}")
+                expect(close(got, want, RTOL, ATOL),
+                       f"d({name})/d{label} at {at} is {got:.6g}, which is wrong. {hint}")
 
 
-def check_local_grads(Value) -> None:
-    """Each operation's ``_backward`` closure propagates the right local gradient."""
-    for name, expr, a, b in _binary_cases():
-        nodes, out = _evaluate(Value, name, expr, a, b)
-        _reference_backward(out)
-        refs = [_t(a), _t(b)]
-        expr(*refs).backward()
-        _compare_grads(name, nodes, refs)
-    for name, expr, a in _unary_cases():
-        nodes, out = _evaluate(Value, name, expr, a)
-        _reference_backward(out)
-        ref = _t(a)
-        expr(ref).backward()
-        _compare_grads(name, nodes, [ref])
+# --- Exercise 1: forward operations ----------------------------------------------------------
+
+@probe("value_ops")
+def probe_value_ops(ns, seed):
+    Value = need(ns, "Value")
+    return {"binary": probe_cases(Value, binary_cases(seed), False),
+            "power": probe_cases(Value, power_cases(seed), False)}
 
 
-def check_activations(Value) -> None:
-    """exp, tanh and relu: forward values and local gradients."""
-    for name, expr, texpr, a in _activation_cases():
-        nodes, out = _evaluate(Value, name, expr, a)
-        ref = _t(a)
-        tout = texpr(ref)
-        expect(close(out.data, tout.item(), RTOL, ATOL),
-               f"{name} with a={a}: .data is {out.data!r}, expected {tout.item():.6g}")
-        _reference_backward(out)
-        tout.backward()
-        _compare_grads(f"{name} at a={a}", nodes, [ref])
+@judge("value_ops")
+def judge_value_ops(obs, seed):
+    _judge_cases(binary_cases(seed), obs["binary"], False, "")
+    _judge_cases(power_cases(seed), obs["power"], False, "")
 
 
-class _Graph:
-    """A graph made of the student's Value nodes wired with the reference local gradients."""
+# --- Exercise 2: local gradients -------------------------------------------------------------
 
-    def __init__(self, Value):
-        self.Value = Value
+GRAD_HINT = ("Check the local derivative, that it is multiplied by out.grad (the chain rule) "
+             "and accumulated with += (a value used twice gets both contributions).")
 
-    def leaf(self, x):
-        return self.Value(x)
 
-    def add(self, a, b):
-        out = self.Value(a.data + b.data, (a, b), "+")
+@probe("local_grads")
+def probe_local_grads(ns, seed):
+    Value = need(ns, "Value")
+    return {"binary": probe_cases(Value, binary_cases(seed), True),
+            "power": probe_cases(Value, power_cases(seed), True)}
+
+
+@judge("local_grads")
+def judge_local_grads(obs, seed):
+    _judge_cases(binary_cases(seed), obs["binary"], True, GRAD_HINT)
+    _judge_cases(power_cases(seed), obs["power"], True, GRAD_HINT)
+
+
+# --- Exercise 3: activations -----------------------------------------------------------------
+
+@probe("activations")
+def probe_activations(ns, seed):
+    return {"cases": probe_cases(need(ns, "Value"), activation_cases(seed), True)}
+
+
+@judge("activations")
+def judge_activations(obs, seed):
+    _judge_cases(activation_cases(seed), obs["cases"], True,
+                 "The local derivatives of exp and tanh are written with the output "
+                 "(e^a and 1 - t²); relu passes the gradient only where a > 0. " + GRAD_HINT)
+
+
+# --- Exercise 4: backward() ------------------------------------------------------------------
+
+@kernel
+def wired(Value, op, *args):
+    """A node made of the student's Value, wired with the reference local gradient of ``op``."""
+    if op == "add":
+        a, b = args
+        out = Value(a.data + b.data, (a, b), "+")
 
         def _backward():
             a.grad += out.grad
             b.grad += out.grad
-        out._backward = _backward
-        return out
-
-    def mul(self, a, b):
-        out = self.Value(a.data * b.data, (a, b), "*")
+    elif op == "mul":
+        a, b = args
+        out = Value(a.data * b.data, (a, b), "*")
 
         def _backward():
             a.grad += b.data * out.grad
             b.grad += a.data * out.grad
-        out._backward = _backward
-        return out
-
-    def tanh(self, a):
+    else:
+        (a,) = args
         t = math.tanh(a.data)
-        out = self.Value(t, (a,), "tanh")
+        out = Value(t, (a,), "tanh")
 
         def _backward():
             a.grad += (1 - t * t) * out.grad
-        out._backward = _backward
-        return out
-
-
-def _run_backward(root, what):
-    try:
-        root.backward()
-    except NotImplementedError:
-        raise CheckFailed("backward(): not implemented yet") from None
-    except RecursionError:
-        raise CheckFailed(f"backward() hit Python's recursion limit on {what}: build the "
-                          f"topological order with an explicit stack, not recursion") from None
-    except Exception as exc:
-        raise CheckFailed(f"backward() raised {type(exc).__name__} on {what}: {exc}") from None
-
-
-def check_backward(Value) -> None:
-    """``backward()``: root gradient 1, reverse topological order, shared nodes visited once."""
-    g = _Graph(Value)
-    # a diamond: x feeds two paths that meet again, and a node used twice
-    x, w = g.leaf(0.5), g.leaf(-1.2)
-    h1 = g.tanh(g.mul(x, w))
-    h2 = g.mul(x, x)
-    y = g.mul(g.add(h1, h2), h1)
-    _run_backward(y, "a small graph")
-    tx, tw = _t(0.5), _t(-1.2)
-    th1 = torch.tanh(tx * tw)
-    ty = (th1 + tx * tx) * th1
-    ty.backward()
-    expect(close(y.grad, 1.0), f"the root's gradient must be 1.0 after backward(), got {y.grad!r}")
-    for label, node, ref in (("x", x, tx), ("w", w, tw)):
-        expect(close(node.grad, ref.grad.item(), RTOL, ATOL),
-               f"backward() on y = (tanh(x*w) + x*x) * tanh(x*w): dy/d{label} is {node.grad!r}, "
-               f"expected {ref.grad.item():.6g}. Each node's _backward must run once, after "
-               f"every node that uses it (reverse topological order).")
-    # a chain deeper than Python's default recursion limit
-    depth = 3000
-    leaf = g.leaf(1.0)
-    node = leaf
-    for _ in range(depth):
-        node = g.add(node, g.leaf(0.0))
-    _run_backward(node, f"a chain of {depth} additions")
-    expect(close(leaf.grad, 1.0), f"on a chain of {depth} additions the leaf's gradient is "
-           f"{leaf.grad!r}, expected 1.0")
-
-
-def _layers(model):
-    try:
-        return [[(list(n.w), n.b) for n in layer.neurons] for layer in model.layers]
-    except AttributeError as exc:
-        raise CheckFailed(f"MLP must keep .layers, each Layer .neurons, each Neuron .w (a list "
-                          f"of Value) and .b: {exc}") from None
-
-
-def _scalar(out):
-    if isinstance(out, (list, tuple)):
-        expect(len(out) == 1, f"the last layer has one neuron: expected 1 output, got {len(out)}")
-        out = out[0]
+    out._backward = _backward
     return out
 
 
-def _torch_forward(weights, x):
+@kernel
+def backward_inputs(seed):
+    rng = random.Random(seed)
+    return rng.uniform(-1.5, 1.5), rng.uniform(-1.5, 1.5), rng.randint(2000, 3000)
+
+
+@probe("backward")
+def probe_backward(ns, seed):
+    Value = need(ns, "Value")
+    x0, w0, depth = backward_inputs(seed)
+    # a diamond: x feeds two paths that meet again, and a node used twice
+    x, w = Value(x0), Value(w0)
+    h1 = wired(Value, "tanh", wired(Value, "mul", x, w))
+    y = wired(Value, "mul", wired(Value, "add", h1, wired(Value, "mul", x, x)), h1)
+    call("backward() on a small graph", y.backward)
+    # a chain deeper than Python's default recursion limit
+    leaf = node = Value(1.0)
+    for _ in range(depth):
+        node = wired(Value, "add", node, Value(0.0))
+    call(f"backward() on a chain of {depth} additions", node.backward)
+    return {"root": y.grad, "x": x.grad, "w": w.grad, "chain_leaf": leaf.grad}
+
+
+@judge("backward")
+def judge_backward(obs, seed):
+    x0, w0, depth = backward_inputs(seed)
+    x, w = _torch(x0), _torch(w0)
+    h1 = torch.tanh(x * w)
+    ((h1 + x * x) * h1).backward()
+    root = number(obs["root"], "the root's gradient")
+    expect(close(root, 1.0), f"the root's gradient must be 1.0 after backward(), got {root!r}")
+    for label, ref in (("x", x), ("w", w)):
+        got = number(obs[label], f"dy/d{label}")
+        expect(close(got, ref.grad.item(), RTOL, ATOL),
+               f"backward() on y = (tanh(x*w) + x*x) * tanh(x*w) at x={x0:.4g}, w={w0:.4g}: "
+               f"dy/d{label} is {got:.6g}, which is wrong. Each node's _backward must run once, "
+               f"after every node that uses it (reverse topological order).")
+    leaf = number(obs["chain_leaf"], "the leaf's gradient")
+    expect(close(leaf, 1.0), f"on a chain of {depth} additions the leaf's gradient is "
+           f"{leaf!r}, expected 1.0 (build the order with an explicit stack, not recursion)")
+
+
+# --- Exercise 5: finite differences ----------------------------------------------------------
+
+@kernel
+def finite_diff_cases(seed):
+    rng = random.Random(seed)
+    return [([rng.uniform(-2, 2), rng.uniform(-2, 2)], h) for h in (0.1, 1e-4)]
+
+
+@kernel
+def cubic(xs):
+    return xs[0] ** 3 + xs[0] * xs[1] - 2.0 * xs[1] ** 2
+
+
+@probe("finite_diff")
+def probe_finite_diff(ns, seed):
+    numerical_grad = need(ns, "numerical_grad")
+    out = []
+    for xs, h in finite_diff_cases(seed):
+        given = list(xs)
+        got = call("numerical_grad(f, xs, h)", numerical_grad, cubic, given, h)
+        out.append({"grad": [float(g) for g in call("list(numerical_grad(...))", list, got)],
+                    "xs_after": given})
+    return {"cases": out}
+
+
+@judge("finite_diff")
+def judge_finite_diff(obs, seed):
+    cases = finite_diff_cases(seed)
+    expect(len(obs["cases"]) == len(cases), "malformed observation")
+    for (xs, h), seen in zip(cases, obs["cases"]):
+        expect(seen["xs_after"] == xs, "numerical_grad must not change the list it is given")
+        expect(len(seen["grad"]) == len(xs),
+               f"expected {len(xs)} partial derivatives, got {len(seen['grad'])}")
+        for i, g in enumerate(seen["grad"]):
+            up, down = list(xs), list(xs)
+            up[i] += h
+            down[i] -= h
+            want = (cubic(up) - cubic(down)) / (2 * h)
+            expect(close(number(g, f"df/dx{i}"), want, 1e-7, 1e-9),
+                   f"df/dx{i} at x=[{xs[0]:.4g}, {xs[1]:.4g}] with h={h}: got {g:.8g}, which is "
+                   f"not the central difference (f(x+h) - f(x-h)) / (2h)")
+
+
+# --- Exercise 6: Neuron, Layer, MLP ----------------------------------------------------------
+
+@kernel
+def structure(model):
+    """[[(weights, bias) of each neuron] of each layer], or StudentError naming what is missing."""
+    try:
+        return [[(list(n.w), n.b) for n in layer.neurons] for layer in model.layers]
+    except (AttributeError, TypeError) as exc:
+        raise StudentError(f"MLP must keep .layers, each Layer .neurons, each Neuron .w (a list "
+                           f"of Value) and .b: {exc}") from None
+
+
+@kernel
+def parameter_values(seed, n):
+    """The values every weight and bias gets, in structure order (each neuron's w, then b)."""
+    rng = random.Random(seed)
+    return [rng.uniform(-1, 1) for _ in range(n)]
+
+
+@kernel
+def set_parameters(layers, seed):
+    """Set every weight and bias from ``seed``, so that no check depends on the student's init."""
+    params = [p for layer in layers for ws, b in layer for p in [*ws, b]]
+    for p, value in zip(params, parameter_values(seed, len(params))):
+        p.data = value
+    return params
+
+
+@kernel
+def mlp_inputs(seed, nin, n):
+    rng = random.Random(seed + 7)
+    return [[rng.uniform(-2, 2) for _ in range(nin)] for _ in range(n)]
+
+
+@kernel
+def scalar_data(out):
+    """The number a model returned: a Value, a one-element list of Value, or a number."""
+    if isinstance(out, (list, tuple)):
+        if len(out) != 1:
+            raise StudentError(f"the last layer has one neuron: expected 1 output, got {len(out)}")
+        out = out[0]
+    return getattr(out, "data", out)
+
+
+@probe("nn")
+def probe_nn(ns, seed):
+    MLP = need(ns, "MLP")
+    model = call("MLP(3, [4, 4, 1])", MLP, 3, [4, 4, 1])
+    layers = structure(model)
+    sizes = [[len(ws) for ws, _ in layer] for layer in layers]
+    index = {id(p): i for i, p in enumerate(set_parameters(layers, seed))}
+    params = call("model.parameters()", lambda: list(model.parameters()))
+    outputs = [scalar_data(call(f"model({x})", model, x)) for x in mlp_inputs(seed, 3, 3)]
+    return {"sizes": sizes, "parameters": [index.get(id(p), -1) for p in params],
+            "outputs": outputs}
+
+
+def _forward(weights, x):
     """The reference MLP: tanh on every layer but the last, which is linear."""
     h = torch.tensor(x, dtype=torch.float64)
     for i, (W, b) in enumerate(weights):
@@ -264,121 +379,82 @@ def _torch_forward(weights, x):
     return h
 
 
-def _torch_weights(model, requires_grad=False):
-    out = []
-    for layer in _layers(model):
-        W = torch.tensor([[w.data for w in ws] for ws, _ in layer], dtype=torch.float64)
-        b = torch.tensor([bb.data for _, bb in layer], dtype=torch.float64)
-        out.append((W.requires_grad_(requires_grad), b.requires_grad_(requires_grad)))
+def _weights(values, nin, nouts, requires_grad=False):
+    """The (W, b) of each layer from values in structure order (each neuron's weights, then b)."""
+    out, k = [], 0
+    for fan_in, n in zip([nin, *nouts[:-1]], nouts):
+        block = torch.tensor(values[k:k + n * (fan_in + 1)], dtype=torch.float64)
+        block = block.view(n, fan_in + 1)
+        k += n * (fan_in + 1)
+        out.append((block[:, :-1].clone().requires_grad_(requires_grad),
+                    block[:, -1].clone().requires_grad_(requires_grad)))
     return out
 
 
-def _build_mlp(MLP, nin, nouts):
-    try:
-        return MLP(nin, nouts)
-    except NotImplementedError:
-        raise CheckFailed("MLP: not implemented yet") from None
-    except Exception as exc:
-        raise CheckFailed(f"MLP({nin}, {nouts}) raised {type(exc).__name__}: {exc}") from None
-
-
-def check_mlp(Value, Neuron, Layer, MLP) -> None:
-    """Neuron/Layer/MLP: structure, parameters(), and the forward pass against torch."""
+@judge("nn")
+def judge_nn(obs, seed):
     nin, nouts = 3, [4, 4, 1]
-    model = _build_mlp(MLP, nin, nouts)
-    layers = _layers(model)
-    expect([len(layer) for layer in layers] == nouts,
-           f"MLP({nin}, {nouts}) should have layers of {nouts} neurons, got "
-           f"{[len(layer) for layer in layers]}")
-    expect(all(len(ws) == fan_in for layer, fan_in in zip(layers, [nin] + nouts[:-1])
-               for ws, _ in layer), "each neuron needs one weight per input of its layer")
-    params = list(model.parameters())
-    expected_ids = {id(p) for layer in layers for ws, b in layer for p in [*ws, b]}
-    expect(len(params) == len(expected_ids) and {id(p) for p in params} == expected_ids,
-           f"parameters() must return every weight and bias exactly once: "
-           f"expected {len(expected_ids)} Values, got {len(params)}")
-    # deterministic weights so the check does not depend on the student's initialisation
-    k = 0
-    for layer in layers:
-        for ws, b in layer:
-            for p in [*ws, b]:
-                p.data = math.sin(1.3 * k + 0.4) * 0.9
-                k += 1
-    weights = _torch_weights(model)
-    for x in ([0.5, -1.0, 2.0], [-0.3, 0.1, 0.7]):
-        try:
-            out = _scalar(model(x))
-        except Exception as exc:
-            raise CheckFailed(f"model({x}) raised {type(exc).__name__}: {exc}") from None
-        want = _torch_forward(weights, x).item()
-        got = getattr(out, "data", out)
-        expect(close(got, want, 1e-6, 1e-9),
-               f"model({x}) is {got!r}, expected {want:.6g}: each neuron computes "
-               f"w·x + b, with tanh on every layer but the last, which is linear")
+    want_sizes = [[fan_in] * n for fan_in, n in zip([nin, *nouts[:-1]], nouts)]
+    expect(obs["sizes"] == want_sizes,
+           f"MLP({nin}, {nouts}) should have layers of {nouts} neurons with one weight per "
+           f"input of their layer, got {[len(s) for s in obs['sizes']]} neurons with "
+           f"{obs['sizes']} weights")
+    n = sum(n * (fan_in + 1) for fan_in, n in zip([nin, *nouts[:-1]], nouts))
+    expect(sorted(obs["parameters"]) == list(range(n)),
+           f"parameters() must return every weight and bias exactly once: expected {n} "
+           f"Values, got {len(obs['parameters'])}")
+    weights = _weights(parameter_values(seed, n), nin, nouts)
+    for x, got in zip(mlp_inputs(seed, nin, 3), obs["outputs"], strict=True):
+        got = number(got, f"model({x})")
+        expect(close(got, _forward(weights, x).item(), 1e-6, 1e-9),
+               f"model([{', '.join(f'{v:.3g}' for v in x)}]) is {got:.6g}, which is wrong: each "
+               f"neuron computes w·x + b, with tanh on every layer but the last, which is linear")
 
 
-def check_train_step(MLP, train_step) -> None:
-    """One step of gradient descent on the mean squared error, gradients zeroed each step."""
-    model = _build_mlp(MLP, 2, [3, 1])
-    for k, layer in enumerate(_layers(model)):
-        for j, (ws, b) in enumerate(layer):
-            for i, w in enumerate(ws):
-                w.data = math.cos(k + 2 * j + 3 * i) * 0.7
-            b.data = 0.1 * (j - k)
-    xs = [[0.5, -1.0], [1.5, 0.3], [-0.7, 0.8], [0.2, 0.2]]
-    ys = [1.0, -1.0, -1.0, 1.0]
-    lr = 0.1
-    weights = _torch_weights(model, requires_grad=True)
-    for step in (1, 2, 3):
-        # reference step on the same weights
-        preds = torch.stack([_torch_forward(weights, x).squeeze() for x in xs])
+# --- Exercise 7: one step of gradient descent ------------------------------------------------
+
+@kernel
+def train_inputs(seed):
+    rng = random.Random(seed + 11)
+    xs = [[rng.uniform(-1.5, 1.5), rng.uniform(-1.5, 1.5)] for _ in range(4)]
+    return xs, [rng.choice((-1.0, 1.0)) for _ in xs], 0.1
+
+
+@probe("train_step")
+def probe_train_step(ns, seed):
+    MLP, train_step = need(ns, "MLP", "train_step")
+    model = call("MLP(2, [3, 1])", MLP, 2, [3, 1])
+    params = set_parameters(structure(model), seed)
+    xs, ys, lr = train_inputs(seed)
+    losses, after = [], []
+    for _ in range(3):
+        loss = call("train_step(model, xs, ys, lr)", train_step, model, xs, ys, lr)
+        losses.append(getattr(loss, "data", loss))
+        after.append([p.data for p in params])
+    return {"losses": losses, "params": after}
+
+
+@judge("train_step")
+def judge_train_step(obs, seed):
+    nin, nouts = 2, [3, 1]
+    n = sum(n * (fan_in + 1) for fan_in, n in zip([nin, *nouts[:-1]], nouts))
+    weights = _weights(parameter_values(seed, n), nin, nouts, requires_grad=True)
+    xs, ys, lr = train_inputs(seed)
+    expect(len(obs["losses"]) == len(obs["params"]) == 3, "malformed observation")
+    for step, (got_loss, got_params) in enumerate(zip(obs["losses"], obs["params"]), 1):
+        preds = torch.stack([_forward(weights, x).squeeze() for x in xs])
         loss = ((preds - torch.tensor(ys, dtype=torch.float64)) ** 2).mean()
         grads = torch.autograd.grad(loss, [t for pair in weights for t in pair])
         with torch.no_grad():
-            weights = [(W - lr * gW, b - lr * gb) for (W, b), gW, gb
-                       in zip(weights, grads[0::2], grads[1::2])]
-        weights = [(W.requires_grad_(True), b.requires_grad_(True)) for W, b in weights]
-        try:
-            got_loss = train_step(model, xs, ys, lr)
-        except NotImplementedError:
-            raise CheckFailed("train_step: not implemented yet") from None
-        except Exception as exc:
-            raise CheckFailed(f"train_step raised {type(exc).__name__}: {exc}") from None
-        got_loss = getattr(got_loss, "data", got_loss)
-        expect(close(got_loss, loss.item(), 1e-6, 1e-9),
-               f"step {step}: train_step returned loss {got_loss!r}, expected {loss.item():.6g} "
-               f"(the mean of (prediction - target)**2 over the batch, before the update)")
-        got = _torch_weights(model)
-        for (W, b), (rW, rb) in zip(got, weights):
-            ok = torch.allclose(W, rW.detach(), rtol=1e-6, atol=1e-9) and torch.allclose(
-                b, rb.detach(), rtol=1e-6, atol=1e-9)
-            expect(ok, f"after step {step} the parameters differ from p.data -= lr * p.grad. "
+            weights = [((W - lr * gW).requires_grad_(True), (b - lr * gb).requires_grad_(True))
+                       for (W, b), gW, gb in zip(weights, grads[0::2], grads[1::2])]
+        got = number(got_loss, f"the loss train_step returned at step {step}")
+        expect(close(got, loss.item(), 1e-6, 1e-9),
+               f"step {step}: train_step returned loss {got:.6g}, which is not the mean of "
+               f"(prediction - target)**2 over the batch before the update")
+        flat = torch.cat([torch.cat([W.detach(), b.detach().unsqueeze(1)], 1).flatten()
+                          for W, b in weights])
+        values = torch.tensor([number(v, "a parameter") for v in got_params], dtype=torch.float64)
+        if values.shape != flat.shape or not torch.allclose(values, flat, rtol=1e-6, atol=1e-9):
+            raise Fail(f"after step {step} the parameters differ from p.data -= lr * p.grad. "
                        f"Did you reset every p.grad to 0 before backward()?")
-
-
-def check_numerical_grad(numerical_grad) -> None:
-    """Central finite differences (f(x+h) - f(x-h)) / 2h, one input at a time."""
-    def f(xs):
-        return xs[0] ** 3 + xs[0] * xs[1] - 2.0 * xs[1] ** 2
-
-    def central(xs, i, h):
-        up, down = list(xs), list(xs)
-        up[i] += h
-        down[i] -= h
-        return (f(up) - f(down)) / (2 * h)
-
-    for xs, h in (([2.0, -1.0], 0.1), ([0.5, 0.3], 1e-4)):
-        before = list(xs)
-        try:
-            got = list(numerical_grad(f, xs, h))
-        except NotImplementedError:
-            raise CheckFailed("numerical_grad: not implemented yet") from None
-        except Exception as exc:
-            raise CheckFailed(f"numerical_grad raised {type(exc).__name__}: {exc}") from None
-        expect(xs == before, "numerical_grad must not change the list it is given")
-        expect(len(got) == len(xs), f"expected {len(xs)} partial derivatives, got {len(got)}")
-        for i, g in enumerate(got):
-            want = central(xs, i, h)
-            expect(close(g, want, 1e-7, 1e-9),
-                   f"df/dx{i} at x={xs} with h={h}: got {g!r}, expected {want:.8g} "
-                   f"from the central difference (f(x+h) - f(x-h)) / (2h)")
