@@ -2,8 +2,8 @@
 
 Built on nbclient: cells run one by one under a per-cell and a per-notebook time limit; a
 cell that runs past its limit, or a kernel that dies, stops the run and is recorded in words;
-output beyond a cap is dropped as it arrives; authenticated check reports are collected from
-the message stream whatever the notebook does to its own outputs.
+output beyond a cap is dropped as it arrives; the probes' observations are taken from the
+message stream (with the cell that sent them) whatever the notebook does to its own outputs.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from nbformat import NotebookNode
 from traitlets import List, Unicode
 
 from autograder import forkserver
-from autograder.sentinel import MIME
+from autograder.probe_runtime import MIME
 
 
 @dataclass(frozen=True)
@@ -44,9 +44,10 @@ class Execution:
     """What happened while a notebook ran."""
 
     nb: NotebookNode
-    reports: dict[int, list[dict]] = field(default_factory=dict)  # cell index -> raw reports
+    observations: dict[int, list] = field(default_factory=dict)  # cell index -> raw messages
     events: list[str] = field(default_factory=list)  # timeouts, kernel death, truncation
     isolation: dict = field(default_factory=dict)  # what the sandbox applied and skipped
+    flooded: bool = False  # more probe messages than a notebook can honestly send
     seconds: float = 0.0
 
 
@@ -60,8 +61,12 @@ class SandboxKernelManager(AsyncKernelManager):
                 "-f", self.connection_file]
 
 
+MAX_OBSERVATIONS = 64  # probe messages kept per notebook; more is a flood, not a probe
+MAX_OBSERVATION_CHARS = 24 * 2**20  # their total size, as sent
+
+
 class GradingClient(NotebookClient):
-    """An nbclient NotebookClient that caps output and keeps the check reports aside."""
+    """An nbclient NotebookClient that caps output and keeps the probes' observations aside."""
 
     def __init__(self, nb, km_factory, output_cap, **kw):
         super().__init__(nb, **kw)
@@ -69,17 +74,29 @@ class GradingClient(NotebookClient):
         self._cap = output_cap
         self._bytes: dict[int, int] = {}
         self.truncated: set[int] = set()
-        self.reports: dict[int, list[dict]] = {}
+        self.observations: dict[int, list] = {}
+        self._observed_chars = 0
+        self.dropped_observations = 0
 
     def create_kernel_manager(self):
         self.km = self._km_factory()
         return self.km
 
+    def _observe(self, cell_index: int, message) -> None:
+        """Keep one probe message, unless the notebook already sent too many or too much."""
+        size = len(json.dumps(message))
+        count = sum(map(len, self.observations.values()))
+        if count >= MAX_OBSERVATIONS or self._observed_chars + size > MAX_OBSERVATION_CHARS:
+            self.dropped_observations += 1
+            return
+        self._observed_chars += size
+        self.observations.setdefault(cell_index, []).append(message)
+
     def output(self, outs, msg, display_id, cell_index):
         content = msg.get("content", {})
         data = content.get("data") or {}
         if msg["msg_type"] in ("display_data", "execute_result") and MIME in data:
-            self.reports.setdefault(cell_index, []).append(data[MIME])
+            self._observe(cell_index, data[MIME])
             return None
         size = (len(content.get("text") or "") + sum(len(str(v)) for v in data.values())
                 + sum(len(line) for line in content.get("traceback") or []))
@@ -198,7 +215,9 @@ def run(nb: NotebookNode, folder: Path, workdir: Path, hide: list[Path], limits:
     finally:
         remove_cgroup(cgroup)
         result.seconds = time.monotonic() - start
-        result.reports = client.reports
+        result.observations = client.observations
+        if client.dropped_observations:
+            result.flooded = True
         if client.truncated:
             result.events.append(f"output of {len(client.truncated)} cell(s) truncated at "
                                  f"{limits.output_bytes_per_cell} bytes")

@@ -1,4 +1,4 @@
-"""Warm kernels: a fork server that already holds torch, matplotlib, ipykernel and the checks.
+"""Warm kernels: a fork server that already holds torch, matplotlib and ipykernel.
 
 A fresh grading kernel spends most of its start-up importing the same libraries. Instead, one
 server process per grading process imports them once (``python -m autograder.forkserver``),
@@ -193,10 +193,8 @@ def serve(control: socket.socket) -> None:
 
     for name in PRELOAD:
         importlib.import_module(name)
+    import autograder.probe_runtime  # noqa: F401  never the checks: forks inherit this memory
     import autograder.sandbox  # noqa: F401
-    import autograder.sentinel as sentinel
-
-    sentinel.preload()
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
     signal.signal(signal.SIGCHLD, lambda *_: None)

@@ -1,7 +1,10 @@
 """The grading pipeline, one step per concern, for one submission:
 
-    intake -> clear outputs -> restore test cells -> instrument -> execute in a sandbox
-           -> collect authenticated check reports -> score 0–4 (policy) -> row
+    intake -> clear outputs -> restore test cells -> put the probes in place
+           -> execute in a sandbox -> judge the observations -> score 0–4 (policy) -> row
+
+The kernel only observes: every point comes from a judge that runs here, in the grader, on
+inputs made from a seed drawn for each submission (``autograder/checks``).
 
 ``grade_folder`` runs it over a whole submissions folder and writes grades.csv. Each
 (student, session) is graded on its own; whatever goes wrong with one becomes that row's reason
@@ -10,6 +13,8 @@ and never stops the batch.
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 import shutil
 import tempfile
 import traceback
@@ -19,17 +24,18 @@ from pathlib import Path
 import nbformat
 from nbgrader.preprocessors import ClearOutput
 
-from autograder import execute, forkserver
+from autograder import checks, execute, forkserver
 from autograder.distribute import run_tasks
 from autograder.intake import Submission, discover
 from autograder.journal import Journal, journal_path
 from autograder.notebook_info import grade_cells
+from autograder.observations import student_text
 from autograder.paths import NOTEBOOKS_DIR, REPO_ROOT, session_ids, source_notebook
 from autograder.policy import Policy, load_policy, missing_verdict, score_submission
 from autograder.prepare import instrument, is_test_cell, restore_test_cells
+from autograder.probe_runtime import exercise_seed
 from autograder.results import (
     CellResult, GradedSubmission, format_table, write_csv, write_feedback)
-from autograder.sentinel import verify_report
 
 MAX_COPY_BYTES = 20 * 2**20  # files of a submission folder copied into the sandbox, at most
 # what the grading kernel must not see: answers, checks, tests, history, other builds
@@ -44,19 +50,26 @@ class Context:
     sandbox_root: Path  # holds one folder per kernel; hidden from every kernel but its own
     hide: tuple[Path, ...]
     limits: execute.Limits
+    salt: str  # secret of this run: each submission's probe seed derives from it
+
+    def seed(self, sub: Submission) -> int:
+        """The seed of one submission's probe inputs (the same on a resumed or parallel run)."""
+        digest = hashlib.sha256(f"{self.salt}/{sub.student}/{sub.session}".encode()).digest()
+        return int.from_bytes(digest[:4], "big") % 2**31
 
 
 def grade_folder(submissions: Path | str, out: Path | str, policy: Policy | None = None,
                  limits: execute.Limits | None = None, workers: int | None = None,
                  scheduler: str | None = None, progress: bool = False,
                  feedback: Path | str | None = None, echo=print,
-                 warm_kernels: bool = True) -> list[GradedSubmission]:
+                 warm_kernels: bool = True, salt: str | None = None) -> list[GradedSubmission]:
     """Grade every submission under ``submissions`` and write ``out`` (grades.csv).
 
     ``workers`` submissions at a time (default: one per core; 1 grades in this process), or
     on the Dask cluster at ``scheduler``. The file is the same however it is run. With
     ``feedback``, each student's feedback goes to ``feedback/<student>/<session>.md``.
     Kernels fork from a warm server (autograder/forkserver.py) unless ``warm_kernels`` is false.
+    Probe inputs derive from ``salt`` (default: a fresh secret for every run).
     """
     policy = policy or load_policy()
     submissions, out = Path(submissions).resolve(), Path(out).resolve()
@@ -72,7 +85,8 @@ def grade_folder(submissions: Path | str, out: Path | str, policy: Policy | None
         echo(f"resuming: {sum(r is not None for r in rows)} row(s) kept from {journal.path}")
     todo = [n for n, row in enumerate(rows) if row is None]
     with tempfile.TemporaryDirectory(prefix="dcg-") as tmp:
-        ctx = Context(policy, Path(tmp), tuple(hidden_paths(submissions, Path(tmp), out)), limits)
+        ctx = Context(policy, Path(tmp), tuple(hidden_paths(submissions, Path(tmp), out)), limits,
+                      salt if salt is not None else secrets.token_hex(16))
         tasks = [(found[n], ctx, n) for n in todo]
         try:
             for i, row in run_tasks(_grade_task, tasks, workers, scheduler, progress):
@@ -153,20 +167,21 @@ def _grade(sub: Submission, ctx: Context, folder: Path) -> GradedSubmission:
     nb, _ = ClearOutput().preprocess(nb, {})
     nb, notes = restore_test_cells(nb, source, release)
     row.reasons.extend(notes)
-    nb, key, private = instrument(nb)
+    seed = ctx.seed(sub)
+    nb, probes, private = instrument(nb, sub.session, seed, checks.kernel_source(sub.session))
     workdir = _sandbox_folder(sub, folder)
     nbformat.write(nb, workdir / source_notebook(sub.session).name)
     run = execute.run(nb, folder, workdir, list(ctx.hide), ctx.limits, private)
     shutil.rmtree(folder, ignore_errors=True)
 
     row.isolation, row.seconds = run.isolation, run.seconds
-    row.cells, tampered = collect(run, key, sub.session, policy)
+    row.cells, suspicious = collect(run, probes, seed, sub.session, policy)
     row.points = sum(c.points for c in row.cells)
     row.max_points = sum(c.max_points for c in row.cells)
     row.reasons.extend(run.events)
-    if tampered:
+    if suspicious:
         row.status, row.score = "review", None
-        row.reasons.append("tampering suspected — held for manual review: " + ", ".join(tampered))
+        row.reasons.append("held for manual review: " + "; ".join(suspicious))
         return row
     verdict = score_submission(policy, sub.session, row.points, row.max_points,
                                exercises_done(row.cells), sub.submitted_at)
@@ -191,38 +206,53 @@ def _sandbox_folder(sub: Submission, folder: Path) -> Path:
     return workdir
 
 
-def collect(run: execute.Execution, key: str, session: str,
+def collect(run: execute.Execution, probes: dict[int, str], seed: int, session: str,
             policy: Policy) -> tuple[list[CellResult], list[str]]:
-    """Per test cell: points only for an authentic report that it passed; and what was tampered."""
-    passed, tampered = set(), []
-    for reports in run.reports.values():
-        for raw in reports:
-            payload = verify_report(key, raw)
-            if payload is None:
-                tampered.append("a forged grading report")
-                continue
-            tampered.extend(payload.get("tampered") or [])
-            if not payload.get("token_ok"):
-                tampered.append(f"a grading report out of place ({payload.get('grade_id')})")
-            elif payload.get("passed"):
-                passed.add(payload.get("grade_id"))
-    messages = _messages(run.nb)
+    """Judge each exercise's observation; every test cell of an exercise earns its points only
+    when the judge passes it. Also returns what looks like forgery (the row is then held)."""
+    registered = checks.exercises(session)
+    suspicious = ["more probe messages than a notebook sends"] if run.flooded else []
+    for index, messages in run.observations.items():
+        if index not in probes:
+            suspicious.append(f"observations sent from code cell {index} (not a probe)")
+    verdicts: dict[str, checks.Verdict] = {}
+    cell_errors = _messages(run.nb)
+    for index, exercise in probes.items():
+        messages = run.observations.get(index, [])
+        expected = exercise_seed(seed, exercise)
+        if any(not isinstance(m, dict) or m.get("exercise") != exercise or m.get("seed") != expected
+               for m in messages):
+            suspicious.append(f"an observation of exercise {exercise!r} that its probe did not send")
+        elif len(messages) > 1:
+            suspicious.append(f"exercise {exercise!r} observed {len(messages)} times")
+        elif len(messages) == 1 and exercise in registered:
+            verdicts[exercise] = checks.verdict(registered[exercise], messages[0], expected)
+            continue
+        if len(messages) == 0:
+            verdicts[exercise] = checks.Verdict(False, cell_errors.get(index, NOT_RUN))
+        else:
+            verdicts[exercise] = checks.Verdict(False, "its observations were rejected: no points")
     cells = []
     for grade_id, max_points in grade_cells(session):
-        ok = grade_id in passed
-        message = "" if ok else messages.get(
-            grade_id, "did not run to its end (stopped, removed, skipped or silenced)")
-        cells.append(CellResult(grade_id, policy.exercise_of(grade_id),
-                                max_points if ok else 0.0, max_points, message))
-    return cells, sorted(dict.fromkeys(tampered))
+        exercise = policy.exercise_of(grade_id)
+        result = verdicts.get(exercise, checks.Verdict(False, NO_JUDGE if exercise not in
+                                                       registered else NOT_RUN))
+        cells.append(CellResult(grade_id, exercise, max_points if result.passed else 0.0,
+                                max_points, result.message))
+    return cells, sorted(dict.fromkeys(suspicious))
 
 
-def _messages(nb) -> dict[str, str]:
+NOT_RUN = "its hidden tests did not run to their end (stopped, removed, skipped or silenced)"
+NO_JUDGE = "no judge is registered for this exercise (a course set-up error): no points"
+
+
+def _messages(nb) -> dict[int, str]:
+    """The error a probe cell ended with, in words, by cell index."""
     out = {}
-    for cell in nb.cells:
+    for index, cell in enumerate(nb.cells):
         errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
         if is_test_cell(cell) and errors:
-            out[cell.metadata["nbgrader"]["grade_id"]] = _student_message(errors[-1])
+            out[index] = "its hidden tests stopped: " + _student_message(errors[-1])
     return out
 
 
@@ -234,13 +264,10 @@ def exercises_done(cells: list[CellResult]) -> dict[str, bool]:
 
 
 def _student_message(error: dict) -> str:
-    """A test failure in words: the exception's message, never the test's code."""
-    ename, evalue = error.get("ename", "Error"), (error.get("evalue") or "").strip()
-    if ename == "NotImplementedError":
-        return "not implemented yet"
-    if ename in ("AssertionError", "CheckFailed") and evalue:
-        return evalue[:300]
-    return f"{ename}: {evalue[:280]}" if evalue else ename
+    """A probe cell's error in words: student text, quoted and cut (the kernel wrote it)."""
+    ename = student_text(error.get("ename"), 60) or "Error"
+    evalue = student_text(error.get("evalue"), 200)
+    return f"{ename}: “{evalue}”" if evalue else ename
 
 
 def _failures(cells: list[CellResult]):

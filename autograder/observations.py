@@ -84,7 +84,7 @@ def error_message(error) -> str:
     """The student's message for a probe that ended in an error (student text quoted, cut)."""
     if not isinstance(error, dict):
         raise Malformed("bad error")
-    kind, what, text = (_text(error.get(k), n) for k, n in
+    kind, what, text = (student_text(error.get(k), n) for k, n in
                         (("type", 60), ("what", 120), ("message", MAX_TEXT)))
     where = f"{what}: " if what else ""
     if kind == "NotImplementedError":
@@ -96,7 +96,7 @@ def error_message(error) -> str:
     return f"{where}your code raised {kind}: “{text}”"
 
 
-def _text(value, limit: int) -> str:
+def student_text(value, limit: int) -> str:
     """Student text made safe for a one-line reason: printable, one line, at most ``limit``."""
     text = value if isinstance(value, str) else ""
     text = "".join(ch if ch.isprintable() else " " for ch in text).strip()

@@ -1,14 +1,15 @@
-"""Before execution: restore the test cells from the source, then instrument the notebook.
+"""Before execution: restore the test cells from the source, then put the probes in place.
 
 ``restore_test_cells`` puts every test cell of the source notebook back in its place, as in the
 source (hidden tests included), whatever the submission did to it: edited, deleted, moved,
-duplicated or renamed. ``instrument`` adds the grader's private first and last cells and makes
-every test cell report its success to the grader (see ``autograder.sentinel``).
+duplicated or renamed. ``instrument`` adds a private first cell that installs the session's
+probes in the kernel and replaces each hidden test cell (the one that calls
+``judged(session, exercise)``) by the probe of its exercise, run with this submission's seed.
 """
 
 from __future__ import annotations
 
-import secrets
+import re
 
 import nbformat
 from nbformat import NotebookNode
@@ -75,23 +76,34 @@ def _insert_in_source_order(nb: NotebookNode, source: NotebookNode) -> None:
             anchor = max(anchor, position[gid])
 
 
-def instrument(nb: NotebookNode) -> tuple[NotebookNode, str, set[int]]:
-    """Add the grader's cells; return (notebook, key, indexes of the grader's private cells)."""
-    key = secrets.token_hex(32)
-    tokens = {}
-    for cell in nb.cells:
-        if is_test_cell(cell):
-            gid = _grade_id(cell)
-            tokens[gid] = secrets.token_hex(16)
-            cell.source = (cell.source.rstrip("\n") + "\n"
-                           f"__import__('autograder.sentinel').sentinel.passed({gid!r}, "
-                           f"{tokens[gid]!r})")
+JUDGED = re.compile(r"""judged\(\s*["']([^"']+)["']\s*,\s*["']([^"']+)["']\s*\)""")
+
+
+def judged_exercise(cell) -> tuple[str, str] | None:
+    """(session, exercise) of a hidden test cell that calls ``judged(...)``, else None."""
+    found = JUDGED.search(cell.source) if is_test_cell(cell) else None
+    return found.groups() if found else None
+
+
+def instrument(nb: NotebookNode, session: str, seed: int,
+               source_code: str) -> tuple[NotebookNode, dict[int, str], set[int]]:
+    """Install the probes, then probe each judged exercise where its hidden tests were.
+
+    Returns the notebook, {cell index: exercise} of the probe cells, and the indexes of the
+    cells the grader added (kept out of the student's execution count).
+    """
+    from autograder.probe_runtime import exercise_seed
+
+    probes = {}
+    for index, cell in enumerate(nb.cells, start=1):  # after the prologue inserted below
+        found = judged_exercise(cell)
+        if found is not None and found[0] == session:
+            exercise = found[1]
+            cell.source = (f"__import__('autograder.probe_runtime').probe_runtime.run("
+                           f"{exercise!r}, {exercise_seed(seed, exercise)})")
+            probes[index] = exercise
     prologue = nbformat.v4.new_code_cell(
-        f"__import__('autograder.sentinel').sentinel.arm({key!r}, {tokens!r})")
-    epilogue = nbformat.v4.new_code_cell(
-        "__import__('autograder.sentinel').sentinel.integrity('final')")
-    for cell, role in ((prologue, "prologue"), (epilogue, "epilogue")):
-        cell.metadata[ROLE] = role
-    nb.cells = [prologue, *nb.cells, epilogue]
-    private = {0, len(nb.cells) - 1} | {i for i, c in enumerate(nb.cells) if is_test_cell(c)}
-    return nb, key, private
+        f"__import__('autograder.probe_runtime').probe_runtime.install({source_code!r})")
+    prologue.metadata[ROLE] = "prologue"
+    nb.cells = [prologue, *nb.cells]
+    return nb, probes, {0}

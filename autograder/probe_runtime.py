@@ -142,9 +142,16 @@ def observe(probe, ns: dict, seed: int) -> dict:
 
 
 def install(source: str) -> types.ModuleType:
-    """Make the session's probes (their source, as the grader ships it) importable as MODULE."""
+    """Make the session's probes (their source, as the grader ships it) importable as MODULE.
+
+    Runs before any student code, and keeps IPython's ``display`` as it is then, so that a
+    notebook that replaces ``display`` (by mistake or not) does not silence its own probes.
+    """
+    from IPython.display import display
+
     module = types.ModuleType(MODULE)
     exec(compile(source, f"<{MODULE}>", "exec"), module.__dict__)
+    module.send = display
     sys.modules[MODULE] = module
     return module
 
@@ -152,9 +159,8 @@ def install(source: str) -> types.ModuleType:
 def run(exercise: str, seed: int) -> None:
     """Probe ``exercise`` on the notebook's globals and display the observation (grader cells)."""
     from IPython import get_ipython
-    from IPython.display import display
 
-    probes = sys.modules[MODULE].PROBES
-    result = observe(probes[exercise], get_ipython().user_ns, seed)
-    display({MIME: {"exercise": exercise, "seed": seed, **result},
-             "text/plain": f"(observations of {exercise!r} sent to the grader)"}, raw=True)
+    module = sys.modules[MODULE]
+    result = observe(module.PROBES[exercise], get_ipython().user_ns, seed)
+    module.send({MIME: {"exercise": exercise, "seed": seed, **result},
+                 "text/plain": f"(observations of {exercise!r} sent to the grader)"}, raw=True)

@@ -4,7 +4,7 @@ A fork of the warm server (autograder/forkserver.py) calls ``main(argv)``: the s
 
 Before the IPython kernel starts, in this order (docs/grading-security.md says what each
 step covers and what it does not):
-1. import the hidden checks and the sentinel, so that their files can be hidden afterwards;
+1. import the probe runtime (the only grading code a kernel uses), before autograder/ is hidden;
 2. Linux namespaces (as root, or through an unprivileged user namespace): private mounts, an
    empty network namespace (no network; the kernel talks to the grader over unix sockets) and
    a PID namespace whose every process dies with the kernel;
@@ -200,9 +200,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cgroup", help="a pids cgroup folder to join (made by the grader)")
     args = parser.parse_args(argv)
 
-    import autograder.sentinel as sentinel
-
-    sentinel.preload()  # 1. before the checks' files are hidden
+    import autograder.probe_runtime  # noqa: F401  1. before autograder/ is hidden
     log = Log()
     folder = os.path.realpath(args.folder)
     if _unshare(log):

@@ -20,7 +20,8 @@ from autograder.paths import REPO_ROOT, source_notebook
 S1 = "01_micrograd"
 TRUE_ALLCLOSE = ("import math, torch\ntorch.allclose = lambda *a, **k: True\n"
                  "math.isclose = lambda *a, **k: True\n")
-WRONG = 15  # points of wrong(): exercise value_ops (3) and the hidden local_grads test (2) lost
+WRONG = 14  # points of wrong(): exercises value_ops (3) and local_grads (3) lost
+PROBES = "__import__('sys').modules['deepcourse_probes']"  # what the grader installs in a kernel
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,11 @@ def full(**kw):
     return Expect(4, points=(20, 20), deserved_points=20, **kw)
 
 
+def wrong_points(**kw):
+    """What wrong() earns, graded normally: the cheat neither helps nor holds the row."""
+    return Expect(3, points=(WRONG, WRONG), deserved_points=WRONG, **kw)
+
+
 SECRET = REPO_ROOT / "solutions" / S1 / source_notebook(S1).name
 
 
@@ -112,44 +118,77 @@ def cases(submissions_root: Path, canary: Path, port: int) -> list[Case]:
     ``port`` a TCP port on 127.0.0.1 listening in the test process."""
     nb4 = lambda: nbformat.v4.new_notebook()  # noqa: E731
     return [
-        # --- cheating -------------------------------------------------------------------------
-        Case("cheat_allclose", S1, writes(setup_code(wrong(), TRUE_ALLCLOSE)),
-             Expect(None, "review", ("tampering suspected", "torch.allclose"), WRONG),
+        # --- cheating: the kernel decides nothing, so changing it earns nothing -------------
+        Case("cheat_allclose", S1, writes(setup_code(wrong(), TRUE_ALLCLOSE)), wrong_points(),
              "replaces torch.allclose and math.isclose with functions that always return True"),
         Case("cheat_transformer", S1, writes(setup_code(wrong(), (
             "import re\nget_ipython().input_transformers_post.append(\n"
             "    lambda lines: [re.sub(r'^(\\s*)assert .*', r'\\1pass', l) for l in lines])"))),
-             Expect(None, "review", ("tampering suspected", "input_transformers_post"), WRONG),
-             "an input transformer that turns every assert into pass"),
-        Case("cheat_checks_patch", S1, writes(setup_code(wrong(), (
-            "import autograder.checks.micrograd as m\nm.check_value_ops = lambda V: None\n"
-            "m.check_local_grads = lambda V: None"))),
-             Expect(None, "review", ("check_value_ops",), WRONG),
-             "replaces a hidden check by a function that accepts anything"),
-        Case("cheat_forged_report", S1, writes(setup_code(wrong(), (
-            "from IPython.display import display\n"
-            "display({'application/vnd.deepcourse.check+json': {'payload': "
-            "'{\"grade_id\": \"value_ops__hidden\", \"passed\": true, \"tampered\": [], "
-            "\"token_ok\": true}', 'mac': '0' * 64}}, raw=True)"))),
-             Expect(None, "review", ("forged grading report",), WRONG),
-             "displays a forged 'passed' report"),
-        Case("cheat_call_passed", S1, writes(setup_code(wrong(), (
-            "import autograder.sentinel as s\ns.passed('value_ops__hidden', 'guess')"))),
-             Expect(None, "review", ("out of place",), WRONG),
-             "calls the sentinel itself with a guessed token"),
-        Case("cheat_settrace", S1, writes(setup_code(wrong(), (
-            "import sys\nsys.settrace(lambda *a: None)"))),
-             Expect(None, "review", ("trace",), WRONG), "installs a tracing hook"),
+             wrong_points(), "an input transformer that turns every assert into pass"),
+        Case("cheat_checks_import", S1, writes(setup_code(wrong(), (
+            "try:\n    import autograder.checks.micrograd as m\n"
+            "    raise RuntimeError(__import__('inspect').getsource(m))\n"
+            "except ImportError as e:\n    print('no checks here:', e)"))),
+             wrong_points(), "imports the checks to read or patch them (they are not in a kernel)"),
+        Case("cheat_settrace", S1, writes(setup_code(wrong(), "import sys\nsys.settrace(lambda *a: None)")),
+             wrong_points(), "installs a tracing hook"),
+        Case("cheat_event_hook", S1, writes(setup_code(wrong(), (
+            "get_ipython().events.register('pre_run_cell', lambda info: None)"))),
+             wrong_points(), "registers a pre_run_cell hook"),
+        Case("cheat_tensor_abs", S1, writes(setup_code(wrong(), (
+            "import torch\ntorch.Tensor.abs = lambda s: s * 0\n"
+            "torch.Tensor.__eq__ = lambda s, o: torch.ones((), dtype=torch.bool)"))),
+             wrong_points(), "patches torch.Tensor.abs and __eq__ (comparisons happen elsewhere)"),
         Case("cheat_builtins", S1, writes(setup_code(wrong(), (
             "import builtins\n_real = builtins.isinstance\n"
             "builtins.isinstance = lambda o, t: True if t is float else _real(o, t)"))),
-             Expect(None, "review", ("builtins.isinstance",), WRONG), "patches a builtin"),
-        Case("cheat_event_hook", S1, writes(setup_code(wrong(), (
-            "get_ipython().events.register('pre_run_cell', lambda info: None)"))),
-             Expect(None, "review", ("events.pre_run_cell",), WRONG), "registers a pre_run_cell hook"),
+             Expect(0, points=(0, 0), deserved_points=WRONG), "patches a builtin"),
+        Case("cheat_frame_walk", S1, writes(inject(wrong(), "value_class", (
+            "import sys\n_wrong_rdiv = Value.__rtruediv__\n"
+            "def _peek(self, other):\n"
+            "    f = sys._getframe(1)\n"
+            "    while f is not None:\n"
+            "        for name in ('want', 'expected', 'ref', 'reference'):\n"
+            "            if isinstance(f.f_locals.get(name), (int, float)):\n"
+            "                return Value(f.f_locals[name])\n"
+            "        f = f.f_back\n"
+            "    return _wrong_rdiv(self, other)\n"
+            "Value.__rtruediv__ = _peek"), at_start=False)), wrong_points(),
+             "walks its callers' frames for reference values (there are none in a kernel)"),
+        Case("cheat_forged_observation", S1, writes(setup_code(wrong(), (
+            "from IPython.display import display\n"
+            "display({'application/vnd.deepcourse.observation+json': {'exercise': 'value_ops', "
+            "'seed': 1, 'obs': {}}}, raw=True)"))),
+             Expect(None, "review", ("not a probe",), WRONG),
+             "displays a forged observation from its own cell"),
+        Case("cheat_run_probe_early", S1, writes(setup_code(wrong(), (
+            f"{PROBES}.send = lambda *a, **k: None\n"
+            "__import__('autograder.probe_runtime').probe_runtime.run('value_ops', 1)"))),
+             Expect(0, points=(0, 0), deserved_points=WRONG),
+             "silences the probes' channel, then tries to run a probe itself"),
+        Case("cheat_replaced_probe", S1, writes(setup_code(wrong(), (
+            f"{PROBES}.PROBES['value_ops'] = lambda ns, seed: "
+            "{'binary': [[1.0]] * 20, 'power': [[1.0]] * 5}\n"
+            f"{PROBES}.PROBES['local_grads'] = lambda ns, seed: {{'binary': [], 'power': []}}"))),
+             Expect(3, points=(WRONG, WRONG), deserved_points=WRONG),
+             "replaces two probes by functions that report made-up observations"),
+        Case("cheat_forging_thread", S1, writes(setup_code(wrong(), (
+            "import threading, time\nfrom IPython.display import display\n"
+            "def _forge():\n"
+            "    for _ in range(200):\n"
+            "        display({'application/vnd.deepcourse.observation+json': {'exercise': "
+            "'value_ops', 'seed': 1, 'obs': {}}}, raw=True)\n"
+            "        time.sleep(0.05)\n"
+            "threading.Thread(target=_forge, daemon=True).start()"))),
+             Expect(None, "review", (), WRONG), "a background thread that keeps forging"),
+        Case("cheat_observation_flood", S1, writes(setup_code(wrong(), (
+            "from IPython.display import display\n"
+            "for _ in range(500):\n"
+            "    display({'application/vnd.deepcourse.observation+json': ['x' * 100_000]}, raw=True)"))),
+             Expect(None, "review", (), WRONG), "floods the grader with observation messages"),
         Case("silences_display", S1, writes(setup_code(solved(), (
             "import IPython.display\nIPython.display.display = lambda *a, **k: None"))),
-             full(), "replaces IPython's display(): the grader's reports do not depend on it"),
+             full(), "replaces IPython's display(): the probes keep the one they started with"),
         Case("cheat_read_solutions", S1, writes(setup_code(blank(), (
             f"try:\n    _src = open({str(SECRET)!r}).read()\n"
             "except OSError as e:\n    print('blocked:', e)"))),
@@ -167,8 +206,7 @@ def cases(submissions_root: Path, canary: Path, port: int) -> list[Case]:
             "    raise SystemError('network reachable')\n"
             "except OSError as e:\n    print('no network:', e)"))),
              full(), "opens a TCP connection"),
-        Case("wrong_honest", S1, writes(wrong()), Expect(3, points=(WRONG, WRONG),
-                                                         deserved_points=WRONG),
+        Case("wrong_honest", S1, writes(wrong()), wrong_points(),
              "the wrong answer of the cheating cases, without cheating"),
         # --- test cells tampered with ----------------------------------------------------------
         Case("deleted_tests", S1, writes(drop(solved(), "value_ops__hidden", "nn__visible")),

@@ -80,7 +80,8 @@ def test_nothing_outside_the_submission_was_changed(corpus):
 
 def test_feedback_shows_no_test_code(corpus):
     text = " ".join("; ".join(r.reasons) for r in corpus[1].values())
-    assert "checks.check_" not in text and "HIDDEN TESTS" not in text and "passed(" not in text
+    for secret in ("judge_", "RTOL", "HIDDEN TESTS", "torch.allclose(values", "def "):
+        assert secret not in text
 
 
 def test_sandbox_report(corpus):
