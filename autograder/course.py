@@ -31,4 +31,18 @@ def course_config(root: Path | str = REPO_ROOT, db_url: str | None = None) -> Co
     # (`python -m autograder grade` does not look at stderr at all.)
     c.IgnorePattern.pattern = r"[\s\S]*"
     c.IgnorePattern.enabled = True
+    # `nbgrader autograde` runs and judges notebooks the course's way (autograder/nbgrader_judge.py):
+    # without this, code in the student's kernel would decide which test cells pass.
+    c.Autograde.autograde_preprocessors = judged_autograde_steps()
     return c
+
+
+def judged_autograde_steps() -> list:
+    """nbgrader's autograde steps, its Execute replaced by the course's JudgedExecute."""
+    from nbgrader.converters import Autograde
+    from nbgrader.preprocessors import Execute
+
+    from autograder.nbgrader_judge import JudgedExecute
+
+    return [JudgedExecute if step is Execute else step
+            for step in Autograde.class_traits()["autograde_preprocessors"].default()]

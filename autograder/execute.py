@@ -27,16 +27,32 @@ from autograder import forkserver
 from autograder.probe_runtime import MIME
 
 
+_FROM_POLICY = {"cell_timeout_s": "cell_timeout_s", "notebook_timeout_s": "notebook_timeout_s",
+                "memory_mb": "memory_limit_mb"}  # Limits field -> grading_config.py setting
+
+
+def _policy(name: str):
+    """A default read from grading_config.py, where the course sets its execution limits."""
+    from autograder.policy import load_policy
+
+    return field(default_factory=lambda: getattr(load_policy(), _FROM_POLICY[name]))
+
+
 @dataclass(frozen=True)
 class Limits:
-    cell_timeout_s: int = 60
-    notebook_timeout_s: int = 600
-    memory_mb: int = 4096
+    cell_timeout_s: int = _policy("cell_timeout_s")
+    notebook_timeout_s: int = _policy("notebook_timeout_s")
+    memory_mb: int = _policy("memory_mb")
     file_size_mb: int = 64
     processes: int = 512
     output_bytes_per_cell: int = 2_000_000  # room for a few plots
     threads: int = 1  # BLAS/OpenMP threads of the kernel
     warm: bool = True  # fork kernels from a server that holds torch already (forkserver.py)
+
+    @classmethod
+    def of(cls, policy, **kwargs) -> Limits:
+        """The limits a course policy sets, with ``kwargs`` for the rest."""
+        return cls(**{name: getattr(policy, key) for name, key in _FROM_POLICY.items()}, **kwargs)
 
 
 @dataclass

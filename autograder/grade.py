@@ -52,9 +52,9 @@ class Context:
     limits: execute.Limits
     salt: str  # secret of this run: each submission's probe seed derives from it
 
-    def seed(self, sub: Submission) -> int:
-        """The seed of one submission's probe inputs (the same on a resumed or parallel run)."""
-        digest = hashlib.sha256(f"{self.salt}/{sub.student}/{sub.session}".encode()).digest()
+    def seed(self, student: str, session: str) -> int:
+        """The seed of one submission's probe inputs (the same on a parallel run)."""
+        digest = hashlib.sha256(f"{self.salt}/{student}/{session}".encode()).digest()
         return int.from_bytes(digest[:4], "big") % 2**31
 
 
@@ -74,9 +74,7 @@ def grade_folder(submissions: Path | str, out: Path | str, policy: Policy | None
     policy = policy or load_policy()
     submissions, out = Path(submissions).resolve(), Path(out).resolve()
     found = discover(submissions, session_ids())
-    limits = limits or execute.Limits(cell_timeout_s=policy.cell_timeout_s,
-                                      notebook_timeout_s=policy.notebook_timeout_s,
-                                      memory_mb=policy.memory_limit_mb, warm=warm_kernels)
+    limits = limits or execute.Limits.of(policy, warm=warm_kernels)
     execute.sweep_stale_cgroups()
     journal = Journal(out)
     keys = [journal.key(sub) for sub in found]
@@ -160,22 +158,12 @@ def _grade(sub: Submission, ctx: Context, folder: Path) -> GradedSubmission:
             row.max_points = sum(points for _, points in grade_cells(sub.session))
         return row
 
-    source = nbformat.read(source_notebook(sub.session), as_version=4)
-    release = nbformat.read(NOTEBOOKS_DIR / sub.session / source_notebook(sub.session).name,
-                            as_version=4)
     nb = nbformat.read(sub.notebook, as_version=4)
-    nb, _ = ClearOutput().preprocess(nb, {})
-    nb, notes = restore_test_cells(nb, source, release)
-    row.reasons.extend(notes)
-    seed = ctx.seed(sub)
-    nb, probes, private = instrument(nb, sub.session, seed, checks.kernel_source(sub.session))
     workdir = _sandbox_folder(sub, folder)
-    nbformat.write(nb, workdir / source_notebook(sub.session).name)
-    run = execute.run(nb, folder, workdir, list(ctx.hide), ctx.limits, private)
-    shutil.rmtree(folder, ignore_errors=True)
-
+    run, row.cells, suspicious, notes = judge_notebook(nb, sub.session, ctx.seed(sub.student,
+                                                       sub.session), ctx, folder, workdir)
+    row.reasons.extend(notes)
     row.isolation, row.seconds = run.isolation, run.seconds
-    row.cells, suspicious = collect(run, probes, seed, sub.session, policy)
     row.points = sum(c.points for c in row.cells)
     row.max_points = sum(c.max_points for c in row.cells)
     row.reasons.extend(run.events)
@@ -190,6 +178,26 @@ def _grade(sub: Submission, ctx: Context, folder: Path) -> GradedSubmission:
     row.reasons.extend(f"exercise {ex}: {msg}" for ex, msg in _failures(row.cells))
     row.reasons.extend(verdict.reasons)
     return row
+
+
+def judge_notebook(nb, session: str, seed: int, ctx: Context, folder: Path, workdir: Path):
+    """Restore the tests, put the probes in place, execute in a sandbox, judge.
+
+    Returns (execution, cell results, suspicious findings, notes for the student).
+    """
+    source = nbformat.read(source_notebook(session), as_version=4)
+    release = nbformat.read(NOTEBOOKS_DIR / session / source_notebook(session).name,
+                            as_version=4)
+    nb, _ = ClearOutput().preprocess(nb, {})
+    nb, notes = restore_test_cells(nb, source, release)
+    nb, probes, private = instrument(nb, session, seed, checks.kernel_source(session))
+    nbformat.write(nb, workdir / source_notebook(session).name)
+    try:
+        run = execute.run(nb, folder, workdir, list(ctx.hide), ctx.limits, private)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    cells, suspicious = collect(run, probes, seed, session, ctx.policy)
+    return run, cells, suspicious, notes
 
 
 def _sandbox_folder(sub: Submission, folder: Path) -> Path:

@@ -120,3 +120,30 @@ def _running(pid: int) -> bool:
             return f.read().split(")")[-1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+NO_JUDGES = """
+import sys
+print(sorted(m for m in sys.modules if m.startswith("autograder")))
+try:
+    import autograder.checks
+    print("checks importable")
+except ImportError:
+    print("checks not importable")
+"""
+
+
+@pytest.mark.parametrize("warm", [True, False])
+def test_a_kernel_holds_no_judge(tmp_path, warm):
+    """Neither a fork of the warm server nor a fresh kernel has the checks in memory or reach."""
+    from autograder.grade import hidden_paths
+
+    folder = tmp_path / "k"
+    (folder / "work").mkdir(parents=True)
+    hide = hidden_paths(tmp_path / "subs", tmp_path, tmp_path / "out" / "grades.csv")
+    run = execute.run(new_notebook(cells=[new_code_cell(NO_JUDGES)]), folder, folder / "work",
+                      hide, execute.Limits(cell_timeout_s=30, notebook_timeout_s=60, warm=warm),
+                      set())
+    text = outputs(run, 0)[0]["text"]
+    assert "autograder.checks" not in text and "autograder.grade" not in text, text
+    assert "checks not importable" in text, text
