@@ -22,6 +22,7 @@ import csv
 import html
 import io
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -142,9 +143,14 @@ def raw_positions(filtered_positions: np.ndarray, offsets: np.ndarray) -> np.nda
     return filtered_positions + offsets[:, 1][rows]
 
 
+def line_key(line: str) -> str:
+    """A line without its whitespace and trailing comment: how released lines are recognized."""
+    return re.sub(r"\s+|#[^'\"]*$", "", line)
+
+
 def given_lines(code: str, released_lines: set[str]) -> np.ndarray:
     """Per line of ``code``: True when it is a released line, a comment, blank or a header."""
-    return np.array([(s := line.strip()) in released_lines or not s or s.startswith("#")
+    return np.array([(key := line_key(line)) in released_lines or not key
                      for line in code.split("\n")], dtype=bool)
 
 
@@ -250,7 +256,7 @@ def compare_session(session: str, submissions: list[Submission]) -> SessionResul
     released = released_cells(session)
     solutions = solution_ids(session)
     boilerplate = boilerplate_hashes(released)
-    lines = {line.strip() for src in released for line in src.splitlines()} - {""}
+    lines = {line_key(line) for src in released for line in src.splitlines()} - {""}
     works = []
     for sub in submissions:
         if sub.folder is None:  # nothing handed in for this session: nothing to list
