@@ -290,6 +290,7 @@ def highlighted(work: Work, other: Work, weights: dict[int, float]) -> str:
 def histogram_png(scores: list[float], shown_from: float | None) -> str:
     """A histogram of every pair's score as a base64 PNG (log counts: single pairs show)."""
     from matplotlib.figure import Figure
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
 
     fig = Figure(figsize=(8, 3), dpi=100)
     ax = fig.add_subplot()
@@ -298,6 +299,8 @@ def histogram_png(scores: list[float], shown_from: float | None) -> str:
         ax.axvline(shown_from, color="#c0392b", linestyle="--", linewidth=1)
         ax.text(shown_from, ax.get_ylim()[1], " pairs shown below", color="#c0392b",
                 va="top", fontsize=8)
+    ax.yaxis.set_major_formatter(ScalarFormatter())
+    ax.yaxis.set_minor_formatter(NullFormatter())
     ax.set_xlim(0, 1)
     ax.set_xlabel("pair similarity (0 = nothing in common, 1 = the same code)")
     ax.set_ylabel("pairs (log scale)")
@@ -324,6 +327,8 @@ def render_html(result: SessionResult) -> str:
     shown = [p for p in result.pairs if p.score > 0][:SHOWN_PAIRS]
     details = [(p, highlighted(by_name[p.a], by_name[p.b], result.weights),
                 highlighted(by_name[p.b], by_name[p.a], result.weights)) for p in shown]
+    more = len([p for p in result.pairs if p.score > 0]) > len(shown)
+    cut = shown[-1].score if shown and more else None  # where the pairs shown stop
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["j2"]))
     return env.get_template("similarity.html.j2").render(
         session=result.session, works=result.works,
@@ -331,8 +336,7 @@ def render_html(result: SessionResult) -> str:
         skipped=[w for w in result.works if w.problem],
         noted=[w for w in result.works if w.note],
         pair_count=len(result.pairs), details=details,
-        histogram=histogram_png([p.score for p in result.pairs],
-                                shown[-1].score if shown else None) if result.pairs else "",
+        histogram=histogram_png([p.score for p in result.pairs], cut) if result.pairs else "",
         k=K, window=WINDOW, guarantee=K + WINDOW - 1, common_fraction=COMMON_FRACTION,
         common_min=COMMON_MIN)
 
