@@ -10,9 +10,10 @@ export PYTHONDONTWRITEBYTECODE := 1
 SUBMISSIONS ?= build/examples/submissions
 OUT         ?= grades.csv
 FEEDBACK    ?= feedback
+SIMILARITY  ?= similarity
 
 .DEFAULT_GOAL := help
-.PHONY: help env release check-release examples demo autograde test test-fast bench freeze clean
+.PHONY: help env release check-release examples demo autograde similarity test test-fast bench freeze clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -41,6 +42,9 @@ demo: $(STAMP) release examples ## release, then grade the example submissions a
 autograde: $(STAMP) ## grade SUBMISSIONS=DIR (DIR/student/session/*.ipynb) into OUT=grades.csv and FEEDBACK=feedback/ [WORKERS=n SCHEDULER=tcp://...]
 	$(BIN)/python -m autograder grade --submissions $(SUBMISSIONS) --out $(OUT) --feedback $(FEEDBACK) \
 		$(if $(WORKERS),--workers $(WORKERS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
+
+similarity: $(STAMP) ## per session, an HTML report and a CSV of look-alike answers in SUBMISSIONS=DIR into SIMILARITY=similarity/
+	$(BIN)/python -m autograder similarity --submissions $(SUBMISSIONS) --out $(SIMILARITY)
 
 test: $(STAMP) ## the whole test suite (executes every solution notebook)
 	$(BIN)/python -m pytest
