@@ -245,10 +245,11 @@ def answered(blocks: dict[str, list[str]] | None) -> dict[str, str]:
     for grade_id, source in solution_cells().items():
         bodies = iter((blocks or {}).get(grade_id, []))
 
-        def fill(match, bodies=bodies):
+        def fill(match, bodies=bodies, given=grade_id in (blocks or {})):
             if blocks is None:
                 return match.group(0)
-            body = textwrap.dedent("        " + next(bodies))
+            # an exercise this answer does not cover is left as released
+            body = textwrap.dedent("        " + next(bodies)) if given else "raise NotImplementedError()"
             return textwrap.indent(body, match.group(1)) + "\n"
         text = BLOCK.sub(fill, source)
         cells[grade_id] = "\n".join(line for line in text.splitlines()
