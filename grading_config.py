@@ -47,7 +47,13 @@ SESSIONS = {
         "title": "1D and 2D diffusion",
         "class_date": "2025-03-19",
         "deadline": "2025-03-19 23:59:59",
-        "starred": ["diffusion_2d"],
+        "starred": ["gaussian_baseline", "diffusion_2d"],
+    },
+    "07_quiz": {
+        "title": "closing quiz",
+        "class_date": "2025-03-19",
+        "deadline": "2025-03-19 23:59:59",
+        "starred": [],
     },
 }
 
