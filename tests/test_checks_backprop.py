@@ -132,6 +132,25 @@ MISTAKES = [
      "training mode normalises with the unbiased variance"),
     ("batchnorm", "batchnorm", [("            with torch.no_grad():\n", "            if True:\n")],
      "running statistics updated inside the autograd graph"),
+    ("mlp_bn", "mlp_bn", [("h = torch.tanh(self.bn(self.hidden(e)))", "h = self.bn(torch.tanh(self.hidden(e)))")],
+     "batchnorm after tanh"),
+    ("mlp_bn", "mlp_bn", [("h = torch.tanh(self.bn(self.hidden(e)))", "h = self.bn(self.hidden(e))")],
+     "tanh forgotten"),
+    ("mlp_bn", "mlp_bn", [("self.bn = BatchNorm1d(n_hidden)",
+                           "self.bn = nn.BatchNorm1d(n_hidden, track_running_stats=False)")],
+     "no running statistics: eval mode normalises with the batch"),
+    ("mlp_bn", "mlp_bn", [("h = torch.tanh(self.bn(self.hidden(e)))",
+                           "z = self.hidden(e)\n        h = torch.tanh(self.bn.weight * (z - z.mean(0)) / z.std(0) + self.bn.bias)")],
+     "batchnorm by hand with the batch statistics in every mode"),
+    ("bn_fold", "bn_fold", [("torch.sqrt(bn.running_var + bn.eps)", "torch.sqrt(bn.running_var)")],
+     "eps forgotten"),
+    ("bn_fold", "bn_fold", [("(bias - bn.running_mean) * scale + bn.bias", "bias * scale + bn.bias")],
+     "running mean forgotten in the bias"),
+    ("bn_fold", "bn_fold", [("folded.weight.copy_(linear.weight * scale[:, None])",
+                             "folded.weight.copy_(linear.weight.mul_(scale[:, None]))")],
+     "the given linear layer scaled in place"),
+    ("bn_fold", "bn_fold", [("linear.weight * scale[:, None]", "linear.weight * scale[None, :]")],
+     "columns scaled instead of rows"),
     ("mnist_forward", "mnist_forward", [("torch.softmax(y_tilde, dim=1)", "torch.softmax(y_tilde, dim=0)")],
      "softmax over the batch dimension"),
     ("mnist_forward", "mnist_forward", [("y_tilde = h @ w2.T + b2", "y_tilde = h @ w2.T")],
@@ -274,6 +293,27 @@ ALTERNATIVES = [
         ("        x_hat = (x - mean) / torch.sqrt(var + self.eps)  # (B, dim)\n",
          "        x_hat = (x - mean) * torch.rsqrt(var + self.eps)\n")],
      "batchnorm with lerp, rebound buffers, rsqrt"),
+    ("mlp_bn", [("self.bn = BatchNorm1d(n_hidden)", "self.bn = nn.BatchNorm1d(n_hidden)"),
+                ("nn.Linear(block_size * n_embd, n_hidden, bias=False)", "nn.Linear(block_size * n_embd, n_hidden)"),
+                ("        e = self.emb(x).flatten(1)  # (B, 30)\n"
+                 "        h = torch.tanh(self.bn(self.hidden(e)))  # (B, 100)\n"
+                 "        return self.out(h)  # (B, 27)\n",
+                 "        return self.out(self.bn(self.hidden(self.emb(x).view(x.shape[0], -1))).tanh())\n")],
+     "nn.BatchNorm1d, a hidden bias, forward in one line"),
+    ("bn_fold", [("    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)  # (out,)\n"
+                  "    bias = linear.bias if linear.bias is not None else torch.zeros_like(bn.running_mean)  # (out,)\n"
+                  "    folded = nn.Linear(linear.in_features, linear.out_features,\n"
+                  "                       device=linear.weight.device, dtype=linear.weight.dtype)\n"
+                  "    with torch.no_grad():\n"
+                  "        folded.weight.copy_(linear.weight * scale[:, None])  # (out, in)\n"
+                  "        folded.bias.copy_((bias - bn.running_mean) * scale + bn.bias)  # (out,)\n",
+                  "    folded = nn.Linear(linear.in_features, linear.out_features)\n"
+                  "    with torch.no_grad():\n"
+                  "        s = bn.weight * (bn.running_var + bn.eps).rsqrt()\n"
+                  "        folded.weight.copy_(torch.diag(s) @ linear.weight)\n"
+                  "        b = linear.bias if linear.bias is not None else 0.0 * bn.bias\n"
+                  "        folded.bias.copy_(bn(b[None])[0])  # eval-mode batchnorm of the bias\n")],
+     "folding with diag and the eval-mode batchnorm of the bias"),
     ("mnist_forward", [("    h_tilde = x @ w1.T + b1  # (n, n_h)\n", "    h_tilde = torch.einsum('nx,hx->nh', x, w1) + b1\n"),
                        ("    y_hat = torch.softmax(y_tilde, dim=1)  # (n, 10)\n",
                         "    e = torch.exp(y_tilde.double() - y_tilde.double().max(dim=1, keepdim=True).values)\n"
@@ -304,3 +344,27 @@ ALTERNATIVES = [
 @pytest.mark.parametrize("cell,edits,what", ALTERNATIVES, ids=[a[2] for a in ALTERNATIVES])
 def test_correct_variant_keeps_every_point(solution, cell, edits, what):
     assert failing(with_edits(solution, cell, edits)) == {}, f"a correct answer lost points: {what}"
+
+
+def test_starred_marks_in_headings_match_the_policy():
+    """An exercise heading carries (*) exactly when the exercise is starred; parts carry none."""
+    import nbformat
+
+    from autograder.paths import source_notebook
+    from autograder.policy import load_policy
+
+    starred = set(load_policy().sessions[SESSION].starred)
+    nb = nbformat.read(source_notebook(SESSION), as_version=4)
+    heading, seen = None, {}
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("## "):
+                    assert "(\\*)" not in line, line
+                if line.startswith("### Exercise"):
+                    heading = line
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
+        if grade_id.endswith("__visible"):
+            seen[grade_id[: -len("__visible")]] = "(\\*)" in heading
+    assert set(seen) == set(exercises(SESSION))
+    assert {name for name, star in seen.items() if star} == starred

@@ -722,3 +722,185 @@ def judge_mnist_backward(obs, seed):
             _compare(got[i], want[i], f"{names[i]} for a batch of {n}",
                      f"Gradients of the mean cross-entropy over the batch. {hints[names[i]]}")
 
+
+
+# --- Exercise 8 (*): batchnorm in the session-2 MLP ------------------------------------------
+
+@kernel
+def bn_affine(seed, dim):
+    """The gain and bias set into the batchnorm layer of the probed MLPBN."""
+    g = torch.Generator().manual_seed(seed + 2)
+    return torch.randn(dim, generator=g) * 0.3 + 1.0, torch.randn(dim, generator=g) * 0.3
+
+
+@kernel
+def mlp_bn_layers(model):
+    """The embedding, hidden linear, batchnorm and output linear layers of the student's MLPBN."""
+    vocab, n_embd, block, hidden = mlp_sizes()
+    what = f"MLPBN(vocab_size={vocab}, n_embd={n_embd}, block_size={block}, n_hidden={hidden})"
+    if not isinstance(model, nn.Module):
+        raise StudentError(f"must be a torch.nn.Module, got {type(model).__name__}", what)
+    layers = {name: getattr(model, name, None) for name in ("emb", "hidden", "bn", "out")}
+    missing = [name for name, layer in layers.items() if not isinstance(layer, nn.Module)]
+    if missing:
+        raise StudentError(f"needs the layers emb, hidden, bn and out; missing {missing}", what)
+    emb, hid, bn, out = layers.values()
+    if not isinstance(emb, nn.Embedding) or tuple(emb.weight.shape) != (vocab, n_embd):
+        raise StudentError(f"emb must be nn.Embedding({vocab}, {n_embd})", what)
+    for name, layer, shape in (("hidden", hid, (block * n_embd, hidden)),
+                               ("out", out, (hidden, vocab))):
+        if not isinstance(layer, nn.Linear) or (layer.in_features, layer.out_features) != shape:
+            raise StudentError(f"{name} must be nn.Linear({shape[0]}, {shape[1]})", what)
+    if out.bias is None:
+        raise StudentError("the output layer has a bias (b2 of session 2)", what)
+    for name in ("weight", "bias"):
+        if tuple(getattr(getattr(bn, name, None), "shape", ())) != (hidden,):
+            raise StudentError(f"bn needs a {name} of shape ({hidden},): BatchNorm1d({hidden})",
+                               what)
+    return emb, hid, bn, out
+
+
+@probe("mlp_bn")
+def probe_mlp_bn(ns, seed):
+    MLPBN = need(ns, "MLPBN")
+    vocab, n_embd, block, hidden = mlp_sizes()
+    model = call(f"MLPBN(vocab_size={vocab}, n_embd={n_embd}, block_size={block}, "
+                 f"n_hidden={hidden})", MLPBN, vocab_size=vocab, n_embd=n_embd,
+                 block_size=block, n_hidden=hidden)
+    emb, hid, bn, out = mlp_bn_layers(model)
+    C, W1, _, W2, b2 = mlp_weights(seed)
+    gamma, beta = bn_affine(seed, hidden)
+    with torch.no_grad():
+        for t, value in ((emb.weight, C), (hid.weight, W1), (bn.weight, gamma), (bn.bias, beta),
+                         (out.weight, W2), (out.bias, b2)):
+            t.copy_(value)
+        if hid.bias is not None:
+            hid.bias.zero_()
+    X, lr, batches = mlp_batches(seed)
+    call("model.train()", model.train)
+    train_logits = snapshot(call("model(X) in training mode", model, X))
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    for Xb, Yb in batches:
+        def step():
+            optimizer.zero_grad()
+            F.cross_entropy(model(Xb), Yb).backward()
+            optimizer.step()
+        call("a step of SGD on MLPBN (forward, cross-entropy, backward, step)", step)
+    call("model.eval()", model.eval)
+    with torch.no_grad():
+        eval_logits = [snapshot(call(f"model(x) in eval mode on {len(x)} example(s)", model, x))
+                       for x in (X, X[:1])]
+    return {"n_params": sum(t.numel() for t in model.parameters()),
+            "hidden_bias": hid.bias is not None, "train_logits": train_logits,
+            "eval_logits": eval_logits}
+
+
+def reference_mlp_bn(seed):
+    """The reference MLPBN in float64, with the weights the probe sets."""
+    vocab, n_embd, block, hidden = mlp_sizes()
+    net = nn.Sequential(nn.Embedding(vocab, n_embd), nn.Flatten(),
+                        nn.Linear(block * n_embd, hidden, bias=False), nn.BatchNorm1d(hidden),
+                        nn.Tanh(), nn.Linear(hidden, vocab)).double()
+    C, W1, _, W2, b2 = mlp_weights(seed)
+    gamma, beta = bn_affine(seed, hidden)
+    with torch.no_grad():
+        for t, value in ((net[0].weight, C), (net[2].weight, W1), (net[3].weight, gamma),
+                         (net[3].bias, beta), (net[5].weight, W2), (net[5].bias, b2)):
+            t.copy_(value)
+    return net
+
+
+@judge("mlp_bn")
+def judge_mlp_bn(obs, seed):
+    vocab, n_embd, block, hidden = mlp_sizes()
+    want = (vocab * n_embd + block * n_embd * hidden + 2 * hidden + (hidden + 1) * vocab
+            + (hidden if obs["hidden_bias"] is True else 0))
+    expect(obs["n_params"] == want,
+           f"MLPBN(vocab_size={vocab}, n_embd={n_embd}, block_size={block}, n_hidden={hidden}) "
+           f"should have {want} parameters (C, W1, the gain and bias of bn, W2, b2), found "
+           f"{obs['n_params']!r}")
+    net = reference_mlp_bn(seed)
+    X, lr, batches = mlp_batches(seed)
+    _compare(obs["train_logits"], net(X).detach(),
+             f"in training mode, model(X) for X of shape {tuple(X.shape)}",
+             "logits = out(tanh(bn(hidden(emb(x) flattened)))): batchnorm between the hidden "
+             "linear layer and tanh, normalising with the statistics of the batch.")
+    optimizer = torch.optim.SGD(net.parameters(), lr=lr)
+    for Xb, Yb in batches:
+        optimizer.zero_grad()
+        F.cross_entropy(net(Xb), Yb).backward()
+        optimizer.step()
+    net.eval()
+    evals = _cases(obs, "eval_logits", 2)
+    with torch.no_grad():
+        for x, got in zip((X, X[:1]), evals):
+            _compare(got, net(x), f"after 3 steps of SGD, in eval mode, model(x) on {len(x)} "
+                     f"example(s)", "In eval mode the batchnorm layer normalises with its "
+                     "running statistics, updated at each training step.")
+
+
+# --- Exercise 9: folding batchnorm into the linear layer -------------------------------------
+
+@kernel
+def fold_cases(seed):
+    """(linear, bn in eval mode, x): with and without bias, a large eps, a square layer."""
+    g = torch.Generator().manual_seed(seed)
+    cases = []
+    with torch.random.fork_rng(devices=[]):  # nn.Linear's own init draws from the global RNG
+        for n_in, n_out, bias, eps in ((6, 4, True, 1e-5), (5, 3, False, 0.5), (7, 7, True, 0.1)):
+            linear, bn = nn.Linear(n_in, n_out, bias=bias), nn.BatchNorm1d(n_out, eps=eps)
+            with torch.no_grad():
+                linear.weight.copy_(torch.randn(n_out, n_in, generator=g))
+                if bias:
+                    linear.bias.copy_(torch.randn(n_out, generator=g))
+                bn.running_mean.copy_(torch.randn(n_out, generator=g))
+                bn.running_var.copy_(torch.rand(n_out, generator=g) * 0.5 + 0.02)
+                bn.weight.copy_(torch.randn(n_out, generator=g))
+                bn.bias.copy_(torch.randn(n_out, generator=g))
+            bn.eval()
+            cases.append((linear, bn, torch.randn(9, n_in, generator=g)))  # x: (9, n_in)
+    return cases
+
+
+@kernel
+def fold_state(linear, bn):
+    return [snapshot(t) for t in (linear.weight, linear.bias, bn.weight, bn.bias,
+                                  bn.running_mean, bn.running_var)]
+
+
+@probe("bn_fold")
+def probe_bn_fold(ns, seed):
+    fold_batchnorm = need(ns, "fold_batchnorm")
+    out = []
+    for linear, bn, x in fold_cases(seed):
+        folded = call("fold_batchnorm(linear, bn)", fold_batchnorm, linear, bn)
+        with torch.no_grad():
+            y = snapshot(call("folded(x)", folded, x))
+        out.append({"linear": isinstance(folded, nn.Linear), "out": y,
+                    "after": fold_state(linear, bn)})
+    return {"cases": out}
+
+
+@judge("bn_fold")
+def judge_bn_fold(obs, seed):
+    cases = fold_cases(seed)
+    for (linear, bn, x), got in zip(cases, _cases(obs, "cases", len(cases))):
+        expect(isinstance(got, dict), MALFORMED)
+        what = (f"nn.Linear({linear.in_features}, {linear.out_features}, "
+                f"bias={linear.bias is not None}) and BatchNorm1d(eps={bn.eps:g})")
+        expect(got["linear"] is True, "fold_batchnorm must return an nn.Linear")
+        with torch.no_grad():
+            want = bn.double()(linear.double()(x.double()))
+        _compare(got["out"], want, f"with {what}, folded(x)",
+                 "W' = diag(s) W (row i scaled by s_i) and b' = s * (b - running_mean) + bias, "
+                 "with s = weight / sqrt(running_var + eps).")
+        after = _cases(got, "after", 6)
+        for name, before, now in zip(("linear.weight", "linear.bias", "bn.weight", "bn.bias",
+                                      "bn.running_mean", "bn.running_var"),
+                                     fold_state(linear, bn), after):
+            if before is None:
+                expect(now is None, f"with {what}: fold_batchnorm gave linear a bias")
+                continue
+            _compare(now, before, f"with {what}: {name} after fold_batchnorm",
+                     "Build a new nn.Linear: leave the given layers unchanged.", rtol=0.0,
+                     atol=1e-12)
