@@ -29,7 +29,7 @@ SESSIONS = {
         "title": "backprop ninja, MLP in torch.nn, batchnorm, MLP for MNIST",
         "class_date": "2025-02-19",
         "deadline": "2025-02-19 23:59:59",
-        "starred": ["mlp_torch", "batchnorm"],
+        "starred": ["mlp_torch", "batchnorm", "mlp_bn"],
     },
     "04_gpt": {
         "title": "GPT from scratch",
