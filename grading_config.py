@@ -35,7 +35,8 @@ SESSIONS = {
         "title": "GPT from scratch",
         "class_date": "2025-03-05",
         "deadline": "2025-03-05 23:59:59",
-        "starred": ["gpt"],
+        "starred": ["head", "multihead", "feedforward", "block", "gpt", "generate",
+                    "estimate_loss", "train_step"],
     },
     "05_convnets": {
         "title": "convnets for Fashion-MNIST",
