@@ -12,7 +12,7 @@ OUT         ?= grades.csv
 FEEDBACK    ?= feedback
 
 .DEFAULT_GOAL := help
-.PHONY: help env release check-release examples demo autograde test test-fast bench freeze clean
+.PHONY: help env release check-release examples demo autograde export test test-fast bench freeze clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -36,11 +36,14 @@ examples: $(STAMP) ## write the example submissions under build/examples/submiss
 	$(BIN)/python -m autograder examples --out build/examples/submissions
 
 demo: $(STAMP) release examples ## release, then grade the example submissions and print the 0-4 table
-	$(BIN)/python -m autograder grade --submissions build/examples/submissions --out build/examples/grades.csv --feedback build/examples/feedback
+	$(BIN)/python -m autograder grade --submissions build/examples/submissions --out build/examples/grades.csv --feedback build/examples/feedback --gradebook build/examples
 
 autograde: $(STAMP) ## grade SUBMISSIONS=DIR (DIR/student/session/*.ipynb) into OUT=grades.csv and FEEDBACK=feedback/ [WORKERS=n SCHEDULER=tcp://...]
 	$(BIN)/python -m autograder grade --submissions $(SUBMISSIONS) --out $(OUT) --feedback $(FEEDBACK) \
 		$(if $(WORKERS),--workers $(WORKERS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
+
+export: $(STAMP) ## 0-4 scores from nbgrader's gradebook (manual regrades included) into OUT and its -wide.csv
+	$(BIN)/python -m autograder export --out $(OUT)
 
 test: $(STAMP) ## the whole test suite (executes every solution notebook)
 	$(BIN)/python -m pytest

@@ -1,4 +1,4 @@
-"""Command line: ``python -m autograder {grade,release,check-release,examples}``.
+"""Command line: ``python -m autograder {grade,export,feedback,report,release,check-release,...}``.
 
 Thin on purpose: each sub-command maps its options onto one plain function.
 """
@@ -26,6 +26,15 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--fresh-kernels", action="store_true",
                    help="start each kernel as a new process instead of forking it from a warm "
                         "server that has torch imported (slower; for troubleshooting)")
+    g.add_argument("--gradebook", default=None, metavar="DIR",
+                   help="course folder holding nbgrader's gradebook.db and autograded/ "
+                        "(default: the course repository)")
+    x = sub.add_parser("export", help="0-4 scores recomputed from nbgrader's gradebook "
+                                      "(manual regrades included) into a long and a wide CSV")
+    x.add_argument("--gradebook", default=None, metavar="DIR",
+                   help="course folder holding gradebook.db (default: the course repository)")
+    x.add_argument("--out", default="grades.csv", help="long results file (default: grades.csv);"
+                   " the wide one goes beside it as <name>-wide.csv")
     sub.add_parser("release", help="regenerate notebooks/ from solutions/")
     sub.add_parser("check-release", help="fail when notebooks/ is stale or leaks answers")
     e = sub.add_parser("examples", help="write the example submissions")
@@ -42,9 +51,24 @@ def _run(args) -> int:
     if args.command == "grade":
         from autograder.grade import grade_folder
 
-        grade_folder(args.submissions, args.out, workers=args.workers,
-                     scheduler=args.scheduler, feedback=args.feedback, progress=True,
-                     warm_kernels=not args.fresh_kernels)
+        from autograder import gradebook
+        from autograder.lms import wide_path, write_wide_csv
+
+        rows = grade_folder(args.submissions, args.out, workers=args.workers,
+                            scheduler=args.scheduler, feedback=args.feedback, progress=True,
+                            warm_kernels=not args.fresh_kernels)
+        print(f"wide CSV for the LMS: {write_wide_csv(rows, wide_path(args.out))}")
+        print(f"nbgrader gradebook: {gradebook.record(rows, _root(args.gradebook))}")
+        return 0
+    if args.command == "export":
+        from autograder import gradebook
+        from autograder.lms import wide_path, write_wide_csv
+        from autograder.results import format_table, write_csv
+
+        rows = gradebook.export(_root(args.gradebook))
+        print(format_table(rows))
+        print(f"\n{len(rows)} row(s) written to {write_csv(rows, args.out)} and "
+              f"{write_wide_csv(rows, wide_path(args.out))}")
         return 0
     if args.command == "release":
         from autograder.release import release
@@ -67,3 +91,11 @@ def _run(args) -> int:
         print(f"example submissions written to {write_examples(args.out)}")
         return 0
     raise AssertionError(args.command)
+
+
+def _root(folder: str | None):
+    from pathlib import Path
+
+    from autograder.paths import REPO_ROOT
+
+    return Path(folder) if folder else REPO_ROOT
