@@ -12,7 +12,7 @@ OUT         ?= grades.csv
 FEEDBACK    ?= feedback
 
 .DEFAULT_GOAL := help
-.PHONY: help env release check-release examples demo autograde export test test-fast bench freeze clean
+.PHONY: help env release check-release examples demo autograde export feedback test test-fast bench freeze clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -44,6 +44,9 @@ autograde: $(STAMP) ## grade SUBMISSIONS=DIR (DIR/student/session/*.ipynb) into 
 
 export: $(STAMP) ## 0-4 scores from nbgrader's gradebook (manual regrades included) into OUT and its -wide.csv
 	$(BIN)/python -m autograder export --out $(OUT)
+
+feedback: $(STAMP) ## one HTML feedback page per submission into FEEDBACK=feedback/, from the gradebook (manual regrades included)
+	$(BIN)/python -m autograder feedback --out $(FEEDBACK)
 
 test: $(STAMP) ## the whole test suite (executes every solution notebook)
 	$(BIN)/python -m pytest

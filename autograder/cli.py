@@ -20,7 +20,8 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--workers", type=int, default=None,
                    help="submissions graded at once (default: one per core; 1: in this process)")
     g.add_argument("--feedback", default=None,
-                   help="folder for one feedback file per student and session (markdown)")
+                   help="folder for one feedback page per student and session (HTML and "
+                        "markdown)")
     g.add_argument("--scheduler", default=None,
                    help="address of a Dask scheduler (tcp://host:8786) to grade on a cluster")
     g.add_argument("--fresh-kernels", action="store_true",
@@ -35,6 +36,12 @@ def main(argv: list[str] | None = None) -> int:
                    help="course folder holding gradebook.db (default: the course repository)")
     x.add_argument("--out", default="grades.csv", help="long results file (default: grades.csv);"
                    " the wide one goes beside it as <name>-wide.csv")
+    f = sub.add_parser("feedback", help="one HTML feedback page per submission from nbgrader's "
+                                        "gradebook (manual regrades included)")
+    f.add_argument("--gradebook", default=None, metavar="DIR",
+                   help="course folder holding gradebook.db and autograded/ "
+                        "(default: the course repository)")
+    f.add_argument("--out", default="feedback", help="folder of the pages (default: feedback)")
     sub.add_parser("release", help="regenerate notebooks/ from solutions/")
     sub.add_parser("check-release", help="fail when notebooks/ is stale or leaks answers")
     e = sub.add_parser("examples", help="write the example submissions")
@@ -59,6 +66,19 @@ def _run(args) -> int:
                             warm_kernels=not args.fresh_kernels)
         print(f"wide CSV for the LMS: {write_wide_csv(rows, wide_path(args.out))}")
         print(f"nbgrader gradebook: {gradebook.record(rows, _root(args.gradebook))}")
+        if args.feedback:
+            from autograder.feedback import write_pages
+
+            print(f"{len(write_pages(rows, args.feedback))} feedback page(s) in {args.feedback}")
+        return 0
+    if args.command == "feedback":
+        from autograder import gradebook
+        from autograder.feedback import write_pages
+
+        root = _root(args.gradebook)
+        rows = gradebook.export(root)
+        pages = write_pages(rows, args.out, lambda row: gradebook.read_autograded(row, root))
+        print(f"{len(pages)} feedback page(s) written to {args.out}")
         return 0
     if args.command == "export":
         from autograder import gradebook

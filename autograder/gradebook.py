@@ -185,10 +185,16 @@ def write_autograded(row: GradedSubmission, root: Path) -> Path:
                 cell.outputs = []
         kept.append(cell)
     nb.cells = kept
-    path = root / AUTOGRADED / row.student / row.session / source_notebook(row.session).name
+    path = Path(root) / AUTOGRADED / row.student / row.session / source_notebook(row.session).name
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, path)
     return path
+
+
+def read_autograded(row: GradedSubmission, root: Path | str = REPO_ROOT) -> dict | None:
+    """The notebook of ``row`` as graded (written by ``record``), or None."""
+    path = Path(root) / AUTOGRADED / row.student / row.session / source_notebook(row.session).name
+    return nbformat.read(path, as_version=4) if path.is_file() else None
 
 
 def export(root: Path | str = REPO_ROOT, policy: Policy | None = None) -> list[GradedSubmission]:

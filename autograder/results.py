@@ -89,6 +89,7 @@ def write_text_atomic(path: Path | str, text: str) -> Path:
         f.write(text)
         f.flush()
         os.fsync(f.fileno())
+    os.chmod(tmp, 0o644)  # mkstemp makes it private; results are meant to be read
     os.replace(tmp, path)
     return path
 
