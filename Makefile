@@ -12,7 +12,7 @@ OUT         ?= grades.csv
 FEEDBACK    ?= feedback
 
 .DEFAULT_GOAL := help
-.PHONY: help env release check-release examples demo autograde export feedback test test-fast bench freeze clean
+.PHONY: help env release check-release examples demo autograde export feedback report test test-fast bench freeze clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -47,6 +47,9 @@ export: $(STAMP) ## 0-4 scores from nbgrader's gradebook (manual regrades includ
 
 feedback: $(STAMP) ## one HTML feedback page per submission into FEEDBACK=feedback/, from the gradebook (manual regrades included)
 	$(BIN)/python -m autograder feedback --out $(FEEDBACK)
+
+report: $(STAMP) ## the class report from the gradebook: build/report/report.html and report.json
+	$(BIN)/python -m autograder report --out build/report
 
 test: $(STAMP) ## the whole test suite (executes every solution notebook)
 	$(BIN)/python -m pytest

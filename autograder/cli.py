@@ -42,6 +42,11 @@ def main(argv: list[str] | None = None) -> int:
                    help="course folder holding gradebook.db and autograded/ "
                         "(default: the course repository)")
     f.add_argument("--out", default="feedback", help="folder of the pages (default: feedback)")
+    r = sub.add_parser("report", help="the class report (HTML page and its data in JSON) from "
+                                      "nbgrader's gradebook")
+    r.add_argument("--gradebook", default=None, metavar="DIR",
+                   help="course folder holding gradebook.db (default: the course repository)")
+    r.add_argument("--out", default="build/report", help="folder (default: build/report)")
     sub.add_parser("release", help="regenerate notebooks/ from solutions/")
     sub.add_parser("check-release", help="fail when notebooks/ is stale or leaks answers")
     e = sub.add_parser("examples", help="write the example submissions")
@@ -70,6 +75,12 @@ def _run(args) -> int:
             from autograder.feedback import write_pages
 
             print(f"{len(write_pages(rows, args.feedback))} feedback page(s) in {args.feedback}")
+        return 0
+    if args.command == "report":
+        from autograder import gradebook
+        from autograder.report import write_report
+
+        print(f"class report: {write_report(gradebook.export(_root(args.gradebook)), args.out)}")
         return 0
     if args.command == "feedback":
         from autograder import gradebook
