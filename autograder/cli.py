@@ -27,6 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--fresh-kernels", action="store_true",
                    help="start each kernel as a new process instead of forking it from a warm "
                         "server that has torch imported (slower; for troubleshooting)")
+    g.add_argument("--student", default=None,
+                   help="with --session: regrade this one row in place in --out")
+    g.add_argument("--session", default=None, help="with --student: the session to regrade")
     g.add_argument("--gradebook", default=None, metavar="DIR",
                    help="course folder holding nbgrader's gradebook.db and autograded/ "
                         "(default: the course repository)")
@@ -54,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return _run(args)
-    except (PolicyError, FileNotFoundError) as exc:
+    except (PolicyError, FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
@@ -66,6 +69,21 @@ def _run(args) -> int:
         from autograder import gradebook
         from autograder.lms import wide_path, write_wide_csv
 
+        if bool(args.student) != bool(args.session):
+            raise ValueError("--student and --session go together (regrade one row)")
+        if args.student:
+            from autograder.regrade import regrade_one, rows_of
+
+            row, table = regrade_one(args.submissions, args.out, args.student, args.session)
+            write_wide_csv(rows_of(table), wide_path(args.out))
+            gradebook.record([row], _root(args.gradebook))
+            if args.feedback:
+                from autograder.feedback import write_pages
+                from autograder.results import write_feedback
+
+                write_feedback([row], args.feedback)
+                write_pages([row], args.feedback)
+            return 0
         rows = grade_folder(args.submissions, args.out, workers=args.workers,
                             scheduler=args.scheduler, feedback=args.feedback, progress=True,
                             warm_kernels=not args.fresh_kernels)
