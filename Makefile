@@ -38,9 +38,10 @@ examples: $(STAMP) ## write the example submissions under build/examples/submiss
 demo: $(STAMP) release examples ## release, then grade the example submissions and print the 0-4 table
 	$(BIN)/python -m autograder grade --submissions build/examples/submissions --out build/examples/grades.csv --feedback build/examples/feedback
 
-autograde: $(STAMP) ## grade SUBMISSIONS=DIR (DIR/student/session/*.ipynb) into OUT=grades.csv and FEEDBACK=feedback/ [WORKERS=n SCHEDULER=tcp://...]
+autograde: $(STAMP) ## grade SUBMISSIONS=DIR (DIR/student/session/*.ipynb) into OUT=grades.csv and FEEDBACK=feedback/ [WORKERS=n SCHEDULER=tcp://... ALLOW_UNISOLATED=1]
 	$(BIN)/python -m autograder grade --submissions $(SUBMISSIONS) --out $(OUT) --feedback $(FEEDBACK) \
-		$(if $(WORKERS),--workers $(WORKERS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
+		$(if $(WORKERS),--workers $(WORKERS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) \
+		$(if $(ALLOW_UNISOLATED),--allow-unisolated)
 
 test: $(STAMP) ## the whole test suite (executes every solution notebook)
 	$(BIN)/python -m pytest

@@ -22,7 +22,7 @@ from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
-from traitlets import List, Unicode
+from traitlets import List, Type, Unicode, default
 
 from autograder import cgroups, forkserver, sandbox
 from autograder.paths import REPO_ROOT
@@ -78,6 +78,7 @@ EXPOSED = ("deepcourse", "data", "notebooks")  # the course folders a kernel may
 class CappedKernelClient(AsyncKernelClient):
     """A kernel client whose sockets refuse any message over MAX_MESSAGE_BYTES before reading it."""
 
+    @default("context")
     def _context_default(self):
         context = super()._context_default()
         context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
@@ -88,7 +89,7 @@ class SandboxKernelManager(AsyncKernelManager):
     """Starts ``python -m autograder.sandbox`` instead of a bare ipykernel."""
 
     sandbox_argv = List(Unicode())
-    client_class = Unicode("autograder.execute.CappedKernelClient")
+    client_factory = Type(default_value=CappedKernelClient, klass=AsyncKernelClient)
 
     def format_kernel_cmd(self, extra_arguments=None):
         return [sys.executable, "-m", "autograder.sandbox", *self.sandbox_argv,

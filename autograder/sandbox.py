@@ -76,6 +76,10 @@ def _mount(source, target, fstype, flags, data=None) -> None:
                        ctypes.c_ulong(flags), data and data.encode()))
 
 
+class UnisolatedError(RuntimeError):
+    """This machine allows no sandbox, and the instructor did not allow grading without one."""
+
+
 def isolation_possible() -> bool:
     """Whether this machine lets the sandbox make namespaces (root, or user namespaces)."""
     if os.geteuid() == 0:
@@ -238,8 +242,9 @@ def _new_root(args, folder: str, workdir: str) -> None:
     os.makedirs(root, exist_ok=True)
     _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
     python = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
-    for path in [*SYSTEM, *sorted(python), *args.expose]:
-        if os.path.lexists(path) and not os.path.lexists(_inside(root, path)):
+    exposed = [p for p in [*SYSTEM, *sorted(python), *args.expose] if os.path.lexists(p)]
+    for path in exposed:
+        if not os.path.lexists(_inside(root, path)):
             _bind(path, root)
     _tmpfs(_inside(root, "/tmp"), args.scratch_mb, "1777", False)  # before what lies under it
     sockets, connection = os.path.join(folder, SOCKETS_NAME), os.path.realpath(args.connection_file)
@@ -252,8 +257,10 @@ def _new_root(args, folder: str, workdir: str) -> None:
     _copy_workdir(workdir, _inside(root, workdir), owner)
     _dev(root, args.scratch_mb)
     _proc(root)
-    for path in args.hide:  # a secret inside an allowed folder
-        target = _inside(root, os.path.realpath(path))
+    for path in map(os.path.realpath, args.hide):  # a secret inside an exposed folder
+        if not any(path == e or path.startswith(e.rstrip("/") + "/") for e in exposed):
+            continue  # not in the new root at all
+        target = _inside(root, path)
         if os.path.isdir(target):
             _mount("tmpfs", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4k")
         elif os.path.isfile(target):
