@@ -80,6 +80,16 @@ os.write(1, b"{mark}\\n")
 os.write(2, b"{mark}\\n")
 os.system("echo '{mark}' >&2")
 """
+COPIES = """
+import os
+for fd in map(int, os.listdir('/proc/self/fd')):  # ipykernel's copies of the original fd 1, 2
+    try:
+        link = os.readlink(f'/proc/self/fd/{fd}')
+    except OSError:
+        continue
+    if fd > 2 and link.startswith('/') and not link.startswith(('/proc', '/dev/null')):
+        os.write(fd, b"%s\\n")
+""" % MARK
 LEAVE = """
 import ctypes, os, subprocess
 open('/tmp/left-over', 'w').write('x')
@@ -161,7 +171,7 @@ def probed(tmp_path_factory):
                str(REPO_ROOT / "solutions" / "canary.txt")]
     with _Console() as console:
         run = _run(tmp, IDENTITY, WRITABLE, SYSCTL, CGROUP,
-                   CANARY.format(targets=targets, mark=MARK), hide=hide)
+                   CANARY.format(targets=targets, mark=MARK), COPIES, hide=hide)
     forkserver.close_all()
     return run, console.text, canary, subs, targets
 
