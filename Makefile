@@ -40,10 +40,11 @@ examples: $(STAMP) ## write the example submissions under build/examples/submiss
 demo: $(STAMP) release examples ## release, then grade the example submissions and print the 0-4 table
 	$(BIN)/python -m autograder grade --submissions build/examples/submissions --out build/examples/grades.csv --feedback build/examples/feedback --gradebook build/examples
 
-autograde: $(STAMP) ## grade SUBMISSIONS=DIR (DIR/student/session/*.ipynb) into OUT=grades.csv, the gradebook and FEEDBACK=feedback/ [WORKERS=n SCHEDULER=tcp://... | STUDENT=x SESSION=y: that row only]
+autograde: $(STAMP) ## grade SUBMISSIONS=DIR (DIR/student/session/*.ipynb) into OUT=grades.csv, the gradebook and FEEDBACK=feedback/ [WORKERS=n SCHEDULER=tcp://... | STUDENT=x SESSION=y: that row only | ALLOW_UNISOLATED=1]
 	$(BIN)/python -m autograder grade --submissions $(SUBMISSIONS) --out $(OUT) --feedback $(FEEDBACK) \
 		$(if $(WORKERS),--workers $(WORKERS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) \
-		$(if $(STUDENT),--student $(STUDENT)) $(if $(SESSION),--session $(SESSION))
+		$(if $(STUDENT),--student $(STUDENT)) $(if $(SESSION),--session $(SESSION)) \
+		$(if $(ALLOW_UNISOLATED),--allow-unisolated)
 
 export: $(STAMP) ## 0-4 scores from nbgrader's gradebook (manual regrades included) into OUT and its -wide.csv
 	$(BIN)/python -m autograder export --out $(OUT)

@@ -9,6 +9,7 @@ import argparse
 import sys
 
 from autograder.policy import PolicyError
+from autograder.sandbox import UnisolatedError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,6 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--fresh-kernels", action="store_true",
                    help="start each kernel as a new process instead of forking it from a warm "
                         "server that has torch imported (slower; for troubleshooting)")
+    g.add_argument("--allow-unisolated", action="store_true",
+                   help="grade even where this machine allows no sandbox (trusted submissions "
+                        "only; every row then says so)")
     g.add_argument("--student", default=None,
                    help="with --session: regrade this one row in place in --out")
     g.add_argument("--session", default=None, help="with --student: the session to regrade")
@@ -64,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return _run(args)
-    except (PolicyError, FileNotFoundError, ValueError) as exc:
+    except (PolicyError, FileNotFoundError, ValueError, UnisolatedError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
@@ -81,7 +85,8 @@ def _run(args) -> int:
         if args.student:
             from autograder.regrade import regrade_one, rows_of
 
-            row, table = regrade_one(args.submissions, args.out, args.student, args.session)
+            row, table = regrade_one(args.submissions, args.out, args.student, args.session,
+                                     allow_unisolated=args.allow_unisolated)
             write_wide_csv(rows_of(table), wide_path(args.out))
             gradebook.record([row], _root(args.gradebook))
             if args.feedback:
@@ -93,7 +98,8 @@ def _run(args) -> int:
             return 0
         rows = grade_folder(args.submissions, args.out, workers=args.workers,
                             scheduler=args.scheduler, feedback=args.feedback, progress=True,
-                            warm_kernels=not args.fresh_kernels)
+                            warm_kernels=not args.fresh_kernels,
+                            allow_unisolated=args.allow_unisolated)
         print(f"wide CSV for the LMS: {write_wide_csv(rows, wide_path(args.out))}")
         print(f"nbgrader gradebook: {gradebook.record(rows, _root(args.gradebook))}")
         if args.feedback:

@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 
 from autograder import execute, forkserver
-from autograder.grade import Context, grade_one, hidden_paths
+from autograder.grade import Context, check_isolation, grade_one, hidden_paths
 from autograder.intake import discover
 from autograder.paths import session_ids
 from autograder.policy import Policy, load_policy
@@ -15,9 +15,11 @@ from autograder.results import COLUMNS, GradedSubmission, format_table, read_csv
 
 
 def regrade_one(submissions: Path | str, out: Path | str, student: str, session: str,
-                policy: Policy | None = None, echo=print) -> tuple[GradedSubmission, list[dict]]:
+                policy: Policy | None = None, echo=print,
+                allow_unisolated: bool = False) -> tuple[GradedSubmission, list[dict]]:
     """Grade ``submissions/<student>/<session>`` alone; its row replaces the old one in ``out``
     (added when absent), every other row is kept as it was. Returns the row and all rows."""
+    unisolated = check_isolation(allow_unisolated)
     policy = policy or load_policy()
     submissions, out = Path(submissions).resolve(), Path(out).resolve()
     if session not in session_ids():
@@ -32,7 +34,7 @@ def regrade_one(submissions: Path | str, out: Path | str, student: str, session:
     else:
         with tempfile.TemporaryDirectory(prefix="dcg-") as tmp:
             ctx = Context(policy, Path(tmp), tuple(hidden_paths(submissions, Path(tmp), out)),
-                          execute.Limits.of(policy), secrets.token_hex(16))
+                          execute.Limits.of(policy), secrets.token_hex(16), unisolated)
             try:
                 row = grade_one(sub, ctx, 0)
             finally:
