@@ -14,7 +14,7 @@ SIMILARITY  ?= similarity
 
 .DEFAULT_GOAL := help
 
-.PHONY: help env release check-release examples demo autograde export feedback report similarity test test-fast bench freeze clean
+.PHONY: help env data release check-release examples demo autograde export feedback report similarity test test-fast bench freeze clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -27,6 +27,11 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $@
+
+data: $(STAMP) ## get the full Fashion-MNIST (Debian package when root, else download; see data/fashion_mnist/README.md)
+	@if [ ! -d /usr/share/datasets/fashion-mnist ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get install -y dataset-fashion-mnist || echo "apt-get failed: downloading instead"; fi
+	$(BIN)/python data/fashion_mnist/prepare.py --full
 
 release: $(STAMP) ## regenerate the student notebooks in notebooks/ from solutions/
 	$(BIN)/python -m autograder release

@@ -42,7 +42,7 @@ SESSIONS = {
         "title": "convnets for Fashion-MNIST",
         "class_date": "2025-03-12",
         "deadline": "2025-03-12 23:59:59",
-        "starred": ["convnet"],
+        "starred": ["convnet", "evaluate"],
     },
     "06_diffusion": {
         "title": "1D and 2D diffusion",
