@@ -10,9 +10,11 @@ export PYTHONDONTWRITEBYTECODE := 1
 SUBMISSIONS ?= build/examples/submissions
 OUT         ?= grades.csv
 FEEDBACK    ?= feedback
+SIMILARITY  ?= similarity
 
 .DEFAULT_GOAL := help
-.PHONY: help env release check-release examples demo autograde test test-fast bench freeze clean
+
+.PHONY: help env release check-release examples demo autograde export feedback report similarity test test-fast bench freeze clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -36,11 +38,24 @@ examples: $(STAMP) ## write the example submissions under build/examples/submiss
 	$(BIN)/python -m autograder examples --out build/examples/submissions
 
 demo: $(STAMP) release examples ## release, then grade the example submissions and print the 0-4 table
-	$(BIN)/python -m autograder grade --submissions build/examples/submissions --out build/examples/grades.csv --feedback build/examples/feedback
+	$(BIN)/python -m autograder grade --submissions build/examples/submissions --out build/examples/grades.csv --feedback build/examples/feedback --gradebook build/examples
 
-autograde: $(STAMP) ## grade SUBMISSIONS=DIR (DIR/student/session/*.ipynb) into OUT=grades.csv and FEEDBACK=feedback/ [WORKERS=n SCHEDULER=tcp://...]
+autograde: $(STAMP) ## grade SUBMISSIONS=DIR (DIR/student/session/*.ipynb) into OUT=grades.csv, the gradebook and FEEDBACK=feedback/ [WORKERS=n SCHEDULER=tcp://... | STUDENT=x SESSION=y: that row only]
 	$(BIN)/python -m autograder grade --submissions $(SUBMISSIONS) --out $(OUT) --feedback $(FEEDBACK) \
-		$(if $(WORKERS),--workers $(WORKERS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
+		$(if $(WORKERS),--workers $(WORKERS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) \
+		$(if $(STUDENT),--student $(STUDENT)) $(if $(SESSION),--session $(SESSION))
+
+export: $(STAMP) ## 0-4 scores from nbgrader's gradebook (manual regrades included) into OUT and its -wide.csv
+	$(BIN)/python -m autograder export --out $(OUT)
+
+feedback: $(STAMP) ## one HTML feedback page per submission into FEEDBACK=feedback/, from the gradebook (manual regrades included)
+	$(BIN)/python -m autograder feedback --out $(FEEDBACK)
+
+report: $(STAMP) ## the class report from the gradebook: build/report/report.html and report.json
+	$(BIN)/python -m autograder report --out build/report
+
+similarity: $(STAMP) ## per session, an HTML report and a CSV of look-alike answers in SUBMISSIONS=DIR into SIMILARITY=similarity/
+	$(BIN)/python -m autograder similarity --submissions $(SUBMISSIONS) --out $(SIMILARITY)
 
 test: $(STAMP) ## the whole test suite (executes every solution notebook)
 	$(BIN)/python -m pytest

@@ -163,7 +163,7 @@ def _grade(sub: Submission, ctx: Context, folder: Path) -> GradedSubmission:
     run, row.cells, suspicious, notes = judge_notebook(nb, sub.session, ctx.seed(sub.student,
                                                        sub.session), ctx, folder, workdir)
     row.reasons.extend(notes)
-    row.isolation, row.seconds = run.isolation, run.seconds
+    row.isolation, row.seconds, row.executed = run.isolation, run.seconds, run.nb
     row.points = sum(c.points for c in row.cells)
     row.max_points = sum(c.max_points for c in row.cells)
     row.reasons.extend(run.events)
@@ -172,8 +172,9 @@ def _grade(sub: Submission, ctx: Context, folder: Path) -> GradedSubmission:
         row.reasons.append("held for manual review: " + "; ".join(suspicious))
         return row
     verdict = score_submission(policy, sub.session, row.points, row.max_points,
-                               exercises_done(row.cells), sub.submitted_at)
+                               exercises_done(row.cells), sub.submitted_at, sub.student)
     row.raw_score, row.score = verdict.raw_score, verdict.score
+    row.status = "review" if verdict.held else row.status
     row.starred_missing, row.late = verdict.starred_missing, verdict.late
     row.reasons.extend(f"exercise {ex}: {msg}" for ex, msg in _failures(row.cells))
     row.reasons.extend(verdict.reasons)
