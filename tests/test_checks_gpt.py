@@ -50,6 +50,29 @@ BATCHED_MHA = '''class MultiHeadAttention(nn.Module):
 '''
 
 
+NANOGPT_MHA = '''class MultiHeadAttention(nn.Module):
+    def __init__(self, num_heads, n_embd, head_size, block_size, dropout):
+        super().__init__()
+        self.n_head, self.width = num_heads, num_heads * head_size
+        self.c_attn = nn.Linear(n_embd, 3 * self.width)
+        self.c_proj = nn.Linear(self.width, n_embd)
+        self.attn_dropout, self.resid_dropout = nn.Dropout(dropout), nn.Dropout(dropout)
+        self.register_buffer("bias", torch.tril(torch.ones(block_size, block_size)).view(1, 1, block_size, block_size))
+
+    def forward(self, x):
+        B, T, C = x.size()
+        q, k, v = self.c_attn(x).split(self.width, dim=2)
+        k = k.view(B, T, self.n_head, -1).transpose(1, 2)  # (B, nh, T, hs)
+        q = q.view(B, T, self.n_head, -1).transpose(1, 2)
+        v = v.view(B, T, self.n_head, -1).transpose(1, 2)
+        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))  # (B, nh, T, T)
+        att = att.masked_fill(self.bias[:, :, :T, :T] == 0, float("-inf"))
+        att = self.attn_dropout(F.softmax(att, dim=-1))
+        y = (att @ v).transpose(1, 2).contiguous().view(B, T, self.width)  # (B, T, nh * hs)
+        return self.resid_dropout(self.c_proj(y))
+'''
+
+
 def whole(cell: str, replacement: str) -> dict:
     """Replace the whole source of a solution cell (for rewritten answers)."""
     from tests.notebook_exec import code_cells
@@ -251,6 +274,8 @@ ALTERNATIVES = [
      ["head", "multihead"], "einsum divided by sqrt(head_size)"),
     (whole("multihead", BATCHED_MHA), ["multihead", "block", "gpt", "generate"],
      "batched multi-head attention with one projection per role"),
+    (whole("multihead", NANOGPT_MHA), ["multihead", "block", "gpt", "generate"],
+     "nanoGPT's causal self-attention, one projection for q, k and v"),
     (whole("feedforward", "class FeedForward(nn.Module):\n"
                           "    def __init__(self, n_embd, dropout):\n"
                           "        super().__init__()\n"

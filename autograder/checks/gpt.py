@@ -495,12 +495,18 @@ def probe_multihead(ns, seed):
         for name, w in (("key", wk), ("query", wq), ("value", wv)):
             set_param(mha, f"{name}.weight", w.reshape(nh * h, C), "MultiHeadAttention")
             no_bias(mha, name, "MultiHeadAttention")
+    elif hasattr(mha, "c_attn"):  # nanoGPT's layout: q, k, v of every head in one linear
+        qkv = torch.cat([w.reshape(nh * h, C) for w in (wq, wk, wv)])  # (3 nh h, C)
+        set_param(mha, "c_attn.weight", qkv, "MultiHeadAttention")
+        if getattr(mha.c_attn, "bias", None) is not None:
+            set_param(mha, "c_attn.bias", torch.zeros(3 * nh * h), "MultiHeadAttention")
     else:
         raise StudentError("MultiHeadAttention must keep its heads in self.heads (an "
                            "nn.ModuleList of Head), or be batched with self.key, self.query "
                            "and self.value, each nn.Linear(n_embd, num_heads * head_size)")
-    set_param(mha, "proj.weight", wp, "MultiHeadAttention")
-    set_param(mha, "proj.bias", bp, "MultiHeadAttention")
+    proj = "proj" if hasattr(mha, "proj") or not hasattr(mha, "c_proj") else "c_proj"
+    set_param(mha, f"{proj}.weight", wp, "MultiHeadAttention")
+    set_param(mha, f"{proj}.bias", bp, "MultiHeadAttention")
     return {"out": call("mha(x)", mha, x).detach(),
             "out_pert": call("mha(x)", mha, future_changed(x, t0, seed)).detach()}
 
