@@ -1,40 +1,25 @@
-"""The hidden checks of session 2 pass on correct answers and fail on typical mistakes.
+"""The probes and judges of session 2 pass on correct answers and fail on typical mistakes.
 
 The solution notebook is executed once (fast mode). Each mistake or variant then re-executes,
 on a copy of that namespace, its own solution cell with the edit applied and every solution
 cell after it (they only define functions), so that later functions call the edited ones as
-they would in a student's notebook; then every check runs.
+they would in a student's notebook, and the notebook's globals (the dev set...) are there;
+then every exercise is probed and judged exactly as shipped.
 """
 
 import pytest
 
+from autograder.checks import exercises
 from autograder.checks import makemore as checks
-from tests.notebook_exec import MutationNotApplied, code_cells, failing_checks, namespace
+from tests.notebook_exec import failing as failing_exercises
+from tests.notebook_exec import MutationNotApplied, code_cells, namespace
 
 SESSION = "02_makemore"
 
 
-def run_all(ns):
-    """Every check of the session, by exercise name."""
-    return {
-        "bigram_counts": lambda: checks.check_bigram_counts(ns["build_vocab"], ns["bigram_counts"]),
-        "normalize_rows": lambda: checks.check_normalize_rows(ns["normalize_rows"]),
-        "sample": lambda: checks.check_sample(ns["sample"]),
-        "nll": lambda: checks.check_nll(ns["nll"]),
-        "one_hot": lambda: checks.check_one_hot(ns["bigram_pairs"], ns["one_hot_inputs"]),
-        "bigram_loss": lambda: checks.check_bigram_loss(ns["bigram_loss"]),
-        "train_bigram": lambda: checks.check_train_bigram(ns["train_bigram"]),
-        "split": lambda: checks.check_split(ns["split"]),
-        "contexts": lambda: checks.check_contexts(ns["build_dataset"]),
-        "mlp_forward": lambda: checks.check_mlp_forward(ns["mlp_forward"]),
-        "sgd": lambda: checks.check_sgd(ns["get_batch"], ns["sgd_step"]),
-        "evaluate_split": lambda: checks.check_evaluate_split(ns["evaluate_split"]),
-    }
-
-
-def failing(ns):
-    """The exercises whose check fails, with their messages."""
-    return failing_checks(run_all(ns))
+def failing(ns, seed=1234):
+    """The exercises whose judged probe fails on ``ns``, with their messages."""
+    return failing_exercises(SESSION, ns, seed)
 
 
 @pytest.fixture(scope="module")
@@ -64,8 +49,9 @@ def with_edits(base, cell, edits):
     return ns
 
 
-def test_solution_passes_every_check(solution):
-    assert failing(solution) == {}
+@pytest.mark.parametrize("seed", [1234, 7, 2**30 + 5])
+def test_solution_passes_every_check(solution, seed):
+    assert failing(solution, seed) == {}
 
 
 def test_notebook_vocabulary_is_the_checks(solution):
@@ -213,7 +199,7 @@ def test_every_exercise_has_two_caught_mistakes():
     counts = {}
     for exercise, *_ in MISTAKES:
         counts[exercise] = counts.get(exercise, 0) + 1
-    assert set(counts) == set(run_all({})) and min(counts.values()) >= 2, counts
+    assert set(counts) == set(exercises(SESSION)) and min(counts.values()) >= 2, counts
 
 
 def test_unanswered_exercises_say_not_implemented(solution):
@@ -226,7 +212,7 @@ def test_unanswered_exercises_say_not_implemented(solution):
         "one_hot_inputs", "bigram_loss", "train_bigram", "split", "build_dataset", "mlp_forward",
         "get_batch", "sgd_step", "evaluate_split")})
     failed = failing(ns)
-    assert set(failed) == set(run_all({}))
+    assert set(failed) == set(exercises(SESSION))
     assert all("not implemented yet" in msg for msg in failed.values()), failed
 
 
