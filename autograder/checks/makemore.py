@@ -872,3 +872,161 @@ def judge_evaluate_split(obs, seed):
     expect(close(got, want, LOSS_RTOL, 1e-5),
            f"{what} returned {got:.6g}, which is wrong: the mean cross-entropy over the *whole* "
            f"split passed in (all of X and Y, not a minibatch nor another split)")
+
+
+# --- Exercise 13: trigram counts --------------------------------------------------------------
+
+@probe("trigram_counts")
+def probe_trigram_counts(ns, seed):
+    trigram_counts = need(ns, "trigram_counts")
+    return {"counts": [bounded("trigram_counts(words, stoi)", trigram_counts, words, vocab()[0])
+                       for words in counts_cases(seed)]}
+
+
+def _trigrams(words):
+    """Every (i, j, k) index triple of every word, '..' before and '.' after it."""
+    for w in words:
+        chs = ".." + w + "."
+        for a, b, c in zip(chs, chs[1:], chs[2:]):
+            yield STOI[a], STOI[b], STOI[c]
+
+
+def _ref_trigram_counts(words) -> torch.Tensor:
+    N3 = torch.zeros((V, V, V), dtype=torch.float64)
+    for ijk in _trigrams(words):
+        N3[ijk] += 1
+    return N3
+
+
+@judge("trigram_counts")
+def judge_trigram_counts(obs, seed):
+    cases = counts_cases(seed)
+    expect(isinstance(obs["counts"], list) and len(obs["counts"]) == len(cases),
+           "malformed observation")
+    for words, N3 in zip(cases, obs["counts"]):
+        N3 = as_tensor(N3, f"trigram_counts on {len(words)} random names")
+        expect(tuple(N3.shape) == (V, V, V), f"trigram_counts must return a ({V}, {V}, {V}) "
+               f"tensor, got shape {tuple(N3.shape)}")
+        want = _ref_trigram_counts(words)
+        got = N3.double()
+        total = got.sum().item()
+        expect(total == want.sum().item(),
+               f"on {len(words)} names with {sum(map(len, words))} letters in all, your counts "
+               f"add up to {total:g}: a name of n letters gives n + 1 trigrams, with '.' twice "
+               f"before it and once after it")
+        expect(torch.equal(got[0, 0], want[0, 0]),
+               "N3[0, 0] must count how names start: each name begins with the context "
+               "('.', '.'), so N3[0, 0, stoi[first letter]] += 1 for each name")
+        expect(torch.equal(got, want),
+               "N3[i, j, k] must count how many times character k follows the pair (i, j) "
+               "(first index: two characters back, second: the previous one, third: the next)")
+
+
+# --- Exercise 14: the smoothed trigram and its NLL --------------------------------------------
+
+@kernel
+def trigram_nll_cases(seed):
+    """(counts with many zeros, words, alpha): float counts, then int64 counts."""
+    rng = random.Random(seed)
+    g = gen(seed)
+    N3 = torch.randint(0, 3, (27, 27, 27), generator=g) ** 2  # (27, 27, 27) a third are 0
+    return [(N3.double() * 0.5, random_words(seed + 1, rng.randint(15, 30)),
+             round(rng.uniform(1.0, 3.0), 3)),
+            (N3, random_words(seed + 2, rng.randint(15, 30)), round(rng.uniform(0.05, 0.5), 3))]
+
+
+@probe("trigram_nll")
+def probe_trigram_nll(ns, seed):
+    trigram_nll = need(ns, "trigram_nll")
+    out = []
+    for N3, words, alpha in trigram_nll_cases(seed):
+        what = f"trigram_nll(N3, words, stoi, alpha={alpha})"
+        value = bounded(what, trigram_nll, N3, words, vocab()[0], alpha)
+        out.append({"value": scalar(value, what), "N3_after": N3})
+    return {"cases": out}
+
+
+@judge("trigram_nll")
+def judge_trigram_nll(obs, seed):
+    cases = trigram_nll_cases(seed)
+    expect(isinstance(obs["cases"], list) and len(obs["cases"]) == len(cases),
+           "malformed observation")
+    for (N3, words, alpha), seen in zip(cases, obs["cases"]):
+        what = f"trigram_nll(N3, words, stoi, alpha={alpha}) on {len(words)} random names"
+        after = as_tensor(seen["N3_after"], "N3")
+        expect(after.shape == N3.shape and torch.equal(after.double(), N3.double()),
+               f"{what} modified N3: smooth a new tensor (N3 + alpha, not N3 += alpha)")
+        counts = N3.double() + alpha  # (27, 27, 27)
+        P3 = counts / counts.sum(2, keepdim=True)
+        logs = torch.stack([P3[ijk].log() for ijk in _trigrams(words)])  # (n,)
+        got = _loss_value(seen["value"], what)
+        if close(got, -logs.sum().item(), LOSS_RTOL, LOSS_ATOL):
+            raise Fail(f"{what} returned {got:.6g}, the sum of -log P over the trigrams: divide "
+                       f"by the number of trigrams ({len(logs)}) to get the mean")
+        expect(close(got, -logs.mean().item(), LOSS_RTOL, LOSS_ATOL),
+               f"{what} returned {got:.6g}, which is wrong: add alpha to every count, divide "
+               f"each row N3[i, j] + alpha by its own sum (the last dimension, keepdim=True), "
+               f"then take the mean of -log P[i, j, k] over every trigram ('.' twice before "
+               f"each name, once after)")
+
+
+# --- Exercise 15: the learned trigram ---------------------------------------------------------
+
+@kernel
+def trigram_loss_inputs(seed):
+    g = gen(seed)
+    W0 = torch.randn((729, 27), generator=g)  # (729, 27)
+    n = 150 + seed % 100
+    X = torch.randint(0, 27, (n, 2), generator=g)  # (n, 2)
+    Y = torch.randint(0, 27, (n,), generator=g)  # (n,)
+    return W0, X, Y, [0.0, round(0.05 + (seed % 89) / 100, 3)]
+
+
+@probe("trigram_loss")
+def probe_trigram_loss(ns, seed):
+    trigram_loss = need(ns, "trigram_loss")
+    W0, X, Y, regs = trigram_loss_inputs(seed)
+    out = []
+    for reg in regs:
+        W = W0.clone().requires_grad_(True)
+        what = f"trigram_loss(W, X, Y, reg={reg})"
+        loss = bounded(what, trigram_loss, W, X, Y, reg)
+        seen = {"type": type(loss).__name__, "value": None, "requires_grad": False, "grad": None}
+        if isinstance(loss, torch.Tensor):
+            seen.update(value=loss.detach(), requires_grad=loss.requires_grad)
+            if loss.requires_grad and loss.numel() == 1:
+                bounded(f"loss.backward() on {what}", loss.backward)
+                seen["grad"] = W.grad
+        out.append(seen)
+    return {"cases": out}
+
+
+@judge("trigram_loss")
+def judge_trigram_loss(obs, seed):
+    W0, X, Y, regs = trigram_loss_inputs(seed)
+    expect(isinstance(obs["cases"], list) and len(obs["cases"]) == len(regs),
+           "malformed observation")
+    rows = X[:, 0] * V + X[:, 1]  # (n,)
+    for reg, seen in zip(regs, obs["cases"]):
+        what = f"trigram_loss(W, X, Y, reg={reg}) on {len(Y)} examples"
+        expect(seen["type"] == "Tensor" and isinstance(seen["value"], torch.Tensor)
+               and seen["value"].numel() == 1,
+               f"{what} must return the loss as a one-element tensor, got {seen['type']!r}")
+        expect(seen["requires_grad"] is True, f"{what} must stay a tensor connected to W (no "
+               f".item(), no detach) so that loss.backward() computes W.grad")
+        Wr = W0.clone().double().requires_grad_(True)
+        ref = F.cross_entropy(Wr[rows], Y) + reg * (Wr ** 2).mean()
+        ref.backward()
+        got = _loss_value(seen["value"], what)
+        if close(got, F.cross_entropy(W0.double()[rows], Y, reduction="sum").item()
+                 + reg * (W0.double() ** 2).mean().item(), LOSS_RTOL, LOSS_ATOL):
+            raise Fail(f"{what} is {got:.6g}, the sum over the examples: the loss is the mean "
+                       f"of -log p[y]")
+        expect(close(got, ref.item(), LOSS_RTOL, LOSS_ATOL),
+               f"{what} is {got:.6g}, which is wrong: the logits of example k are the row "
+               f"W[27 * X[k, 0] + X[k, 1]] (the first character of the context counts 27 "
+               f"times), the loss their mean cross-entropy at Y plus reg * (W**2).mean()")
+        expect(seen["grad"] is not None, f"after {what}.backward(), W.grad is None: compute the "
+               f"loss from W itself")
+        compare(seen["grad"], Wr.grad, f"the gradient of {what} with respect to W",
+                rtol=RTOL, atol=ATOL)
