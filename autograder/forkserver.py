@@ -30,7 +30,8 @@ from jupyter_client.provisioning import LocalProvisioner
 from traitlets import Any
 
 PRELOAD = ("torch", "torch.nn", "torch.nn.functional", "numpy", "matplotlib", "matplotlib.pyplot",
-           "tqdm.auto", "ipykernel.kernelapp", "ipykernel.ipkernel")  # and every deepcourse module
+           "tqdm.auto", "ipykernel.kernelapp", "ipykernel.ipkernel",
+           "torch._dynamo")  # the first optimizer imports it (seconds); and every deepcourse module
 MAX_MESSAGE = 1 << 20
 
 

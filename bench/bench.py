@@ -234,6 +234,9 @@ def quality(sessions: list[str] | None = None) -> dict:
         metrics.unlink()
         nb = nbformat.read(source_notebook(session), as_version=4)
         env = {k: v for k, v in os.environ.items() if k not in ("NBGRADER_EXECUTION", "DEEPCOURSE_FAST")}
+        # one BLAS/OpenMP thread: CPU time then means work done, not threads spinning on a
+        # shared machine (with two threads PyTorch used up to 25 times more CPU per step)
+        env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         NotebookClient(nb, timeout=1200, kernel_name="python3",
