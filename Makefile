@@ -13,7 +13,8 @@ FEEDBACK    ?= feedback
 SIMILARITY  ?= similarity
 
 .DEFAULT_GOAL := help
-.PHONY: help env release check-release examples demo autograde similarity test test-fast bench freeze clean
+
+.PHONY: help env data release check-release examples demo autograde export feedback report similarity test test-fast bench freeze clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -27,6 +28,11 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $@
 
+data: $(STAMP) ## get the full Fashion-MNIST (Debian package when root, else download; see data/fashion_mnist/README.md)
+	@if [ ! -d /usr/share/datasets/fashion-mnist ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get install -y dataset-fashion-mnist || echo "apt-get failed: downloading instead"; fi
+	$(BIN)/python data/fashion_mnist/prepare.py --full
+
 release: $(STAMP) ## regenerate the student notebooks in notebooks/ from solutions/
 	$(BIN)/python -m autograder release
 
@@ -37,11 +43,22 @@ examples: $(STAMP) ## write the example submissions under build/examples/submiss
 	$(BIN)/python -m autograder examples --out build/examples/submissions
 
 demo: $(STAMP) release examples ## release, then grade the example submissions and print the 0-4 table
-	$(BIN)/python -m autograder grade --submissions build/examples/submissions --out build/examples/grades.csv --feedback build/examples/feedback
+	$(BIN)/python -m autograder grade --submissions build/examples/submissions --out build/examples/grades.csv --feedback build/examples/feedback --gradebook build/examples
 
-autograde: $(STAMP) ## grade SUBMISSIONS=DIR (DIR/student/session/*.ipynb) into OUT=grades.csv and FEEDBACK=feedback/ [WORKERS=n SCHEDULER=tcp://...]
+autograde: $(STAMP) ## grade SUBMISSIONS=DIR (DIR/student/session/*.ipynb) into OUT=grades.csv, the gradebook and FEEDBACK=feedback/ [WORKERS=n SCHEDULER=tcp://... | STUDENT=x SESSION=y: that row only | ALLOW_UNISOLATED=1]
 	$(BIN)/python -m autograder grade --submissions $(SUBMISSIONS) --out $(OUT) --feedback $(FEEDBACK) \
-		$(if $(WORKERS),--workers $(WORKERS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
+		$(if $(WORKERS),--workers $(WORKERS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) \
+		$(if $(STUDENT),--student $(STUDENT)) $(if $(SESSION),--session $(SESSION)) \
+		$(if $(ALLOW_UNISOLATED),--allow-unisolated)
+
+export: $(STAMP) ## 0-4 scores from nbgrader's gradebook (manual regrades included) into OUT and its -wide.csv
+	$(BIN)/python -m autograder export --out $(OUT)
+
+feedback: $(STAMP) ## one HTML feedback page per submission into FEEDBACK=feedback/, from the gradebook (manual regrades included)
+	$(BIN)/python -m autograder feedback --out $(FEEDBACK)
+
+report: $(STAMP) ## the class report from the gradebook: build/report/report.html and report.json
+	$(BIN)/python -m autograder report --out build/report
 
 similarity: $(STAMP) ## per session, an HTML report and a CSV of look-alike answers in SUBMISSIONS=DIR into SIMILARITY=similarity/
 	$(BIN)/python -m autograder similarity --submissions $(SUBMISSIONS) --out $(SIMILARITY)

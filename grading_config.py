@@ -29,19 +29,20 @@ SESSIONS = {
         "title": "backprop ninja, MLP in torch.nn, batchnorm, MLP for MNIST",
         "class_date": "2025-02-19",
         "deadline": "2025-02-19 23:59:59",
-        "starred": ["mlp_torch", "batchnorm"],
+        "starred": ["mlp_torch", "batchnorm", "mlp_bn"],
     },
     "04_gpt": {
         "title": "GPT from scratch",
         "class_date": "2025-03-05",
         "deadline": "2025-03-05 23:59:59",
-        "starred": ["gpt"],
+        "starred": ["head", "multihead", "feedforward", "block", "gpt", "generate",
+                    "estimate_loss", "train_step"],
     },
     "05_convnets": {
         "title": "convnets for Fashion-MNIST",
         "class_date": "2025-03-12",
         "deadline": "2025-03-12 23:59:59",
-        "starred": ["convnet"],
+        "starred": ["convnet", "evaluate"],
     },
     "06_diffusion": {
         "title": "1D and 2D diffusion",
@@ -73,7 +74,17 @@ ROUNDING = "half_up"  # points/max_points * MAX_SCORE rounded: "half_up", "down"
 STARRED_CAP = 2  # highest score while any starred exercise is not done
 LATE_CAP = 1  # highest score of a submission after its session's deadline
 MISSING_SCORE = 0  # score of a session with no submission at all
-MISSING_TIMESTAMP_IS_LATE = False  # a submission without timestamp.txt counts as late?
+# A submission without a submission time (no timestamp.txt, or one that cannot be read):
+#   "review"   held for review: its row has status review and no score until you decide
+#   "on_time"  graded as if on time (the row says so)
+#   "late"     graded as late (capped at LATE_CAP)
+MISSING_TIMESTAMP = "review"
+
+# --- Extensions -----------------------------------------------------------------------------
+# Per-student deadlines, local time in TIMEZONE, each later than the session's own:
+#   EXTENSIONS = {"alice": {"03_backprop": "2025-02-22 23:59:59"}}
+# A submission before the extended deadline is on time; the row and the gradebook show it.
+EXTENSIONS: dict[str, dict[str, str]] = {}
 
 # --- Execution ------------------------------------------------------------------------------
 CELL_TIMEOUT_S = 60  # longest a single cell may run while grading (then the kernel is stopped)

@@ -1,4 +1,4 @@
-"""Command line: ``python -m autograder {grade,release,check-release,examples,similarity}``.
+"""Command line: ``python -m autograder {grade,export,feedback,report,similarity,release,...}``.
 
 Thin on purpose: each sub-command maps its options onto one plain function.
 """
@@ -9,6 +9,7 @@ import argparse
 import sys
 
 from autograder.policy import PolicyError
+from autograder.sandbox import UnisolatedError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,12 +21,39 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--workers", type=int, default=None,
                    help="submissions graded at once (default: one per core; 1: in this process)")
     g.add_argument("--feedback", default=None,
-                   help="folder for one feedback file per student and session (markdown)")
+                   help="folder for one feedback page per student and session (HTML and "
+                        "markdown)")
     g.add_argument("--scheduler", default=None,
                    help="address of a Dask scheduler (tcp://host:8786) to grade on a cluster")
     g.add_argument("--fresh-kernels", action="store_true",
                    help="start each kernel as a new process instead of forking it from a warm "
                         "server that has torch imported (slower; for troubleshooting)")
+    g.add_argument("--allow-unisolated", action="store_true",
+                   help="grade even where this machine allows no sandbox (trusted submissions "
+                        "only; every row then says so)")
+    g.add_argument("--student", default=None,
+                   help="with --session: regrade this one row in place in --out")
+    g.add_argument("--session", default=None, help="with --student: the session to regrade")
+    g.add_argument("--gradebook", default=None, metavar="DIR",
+                   help="course folder holding nbgrader's gradebook.db and autograded/ "
+                        "(default: the course repository)")
+    x = sub.add_parser("export", help="0-4 scores recomputed from nbgrader's gradebook "
+                                      "(manual regrades included) into a long and a wide CSV")
+    x.add_argument("--gradebook", default=None, metavar="DIR",
+                   help="course folder holding gradebook.db (default: the course repository)")
+    x.add_argument("--out", default="grades.csv", help="long results file (default: grades.csv);"
+                   " the wide one goes beside it as <name>-wide.csv")
+    f = sub.add_parser("feedback", help="one HTML feedback page per submission from nbgrader's "
+                                        "gradebook (manual regrades included)")
+    f.add_argument("--gradebook", default=None, metavar="DIR",
+                   help="course folder holding gradebook.db and autograded/ "
+                        "(default: the course repository)")
+    f.add_argument("--out", default="feedback", help="folder of the pages (default: feedback)")
+    r = sub.add_parser("report", help="the class report (HTML page and its data in JSON) from "
+                                      "nbgrader's gradebook")
+    r.add_argument("--gradebook", default=None, metavar="DIR",
+                   help="course folder holding gradebook.db (default: the course repository)")
+    r.add_argument("--out", default="build/report", help="folder (default: build/report)")
     sub.add_parser("release", help="regenerate notebooks/ from solutions/")
     sub.add_parser("check-release", help="fail when notebooks/ is stale or leaks answers")
     e = sub.add_parser("examples", help="write the example submissions")
@@ -40,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return _run(args)
-    except (PolicyError, FileNotFoundError) as exc:
+    except (PolicyError, FileNotFoundError, ValueError, UnisolatedError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
@@ -49,9 +77,60 @@ def _run(args) -> int:
     if args.command == "grade":
         from autograder.grade import grade_folder
 
-        grade_folder(args.submissions, args.out, workers=args.workers,
-                     scheduler=args.scheduler, feedback=args.feedback, progress=True,
-                     warm_kernels=not args.fresh_kernels)
+        from autograder import gradebook
+        from autograder.lms import wide_path, write_wide_csv
+
+        if bool(args.student) != bool(args.session):
+            raise ValueError("--student and --session go together (regrade one row)")
+        if args.student:
+            from autograder.regrade import regrade_one, rows_of
+
+            row, table = regrade_one(args.submissions, args.out, args.student, args.session,
+                                     allow_unisolated=args.allow_unisolated)
+            write_wide_csv(rows_of(table), wide_path(args.out))
+            gradebook.record([row], _root(args.gradebook))
+            if args.feedback:
+                from autograder.feedback import write_pages
+                from autograder.results import write_feedback
+
+                write_feedback([row], args.feedback)
+                write_pages([row], args.feedback)
+            return 0
+        rows = grade_folder(args.submissions, args.out, workers=args.workers,
+                            scheduler=args.scheduler, feedback=args.feedback, progress=True,
+                            warm_kernels=not args.fresh_kernels,
+                            allow_unisolated=args.allow_unisolated)
+        print(f"wide CSV for the LMS: {write_wide_csv(rows, wide_path(args.out))}")
+        print(f"nbgrader gradebook: {gradebook.record(rows, _root(args.gradebook))}")
+        if args.feedback:
+            from autograder.feedback import write_pages
+
+            print(f"{len(write_pages(rows, args.feedback))} feedback page(s) in {args.feedback}")
+        return 0
+    if args.command == "report":
+        from autograder import gradebook
+        from autograder.report import write_report
+
+        print(f"class report: {write_report(gradebook.export(_root(args.gradebook)), args.out)}")
+        return 0
+    if args.command == "feedback":
+        from autograder import gradebook
+        from autograder.feedback import write_pages
+
+        root = _root(args.gradebook)
+        rows = gradebook.export(root)
+        pages = write_pages(rows, args.out, lambda row: gradebook.read_autograded(row, root))
+        print(f"{len(pages)} feedback page(s) written to {args.out}")
+        return 0
+    if args.command == "export":
+        from autograder import gradebook
+        from autograder.lms import wide_path, write_wide_csv
+        from autograder.results import format_table, write_csv
+
+        rows = gradebook.export(_root(args.gradebook))
+        print(format_table(rows))
+        print(f"\n{len(rows)} row(s) written to {write_csv(rows, args.out)} and "
+              f"{write_wide_csv(rows, wide_path(args.out))}")
         return 0
     if args.command == "release":
         from autograder.release import release
@@ -83,3 +162,11 @@ def _run(args) -> int:
             print("no session has submissions to compare")
         return 0
     raise AssertionError(args.command)
+
+
+def _root(folder: str | None):
+    from pathlib import Path
+
+    from autograder.paths import REPO_ROOT
+
+    return Path(folder) if folder else REPO_ROOT

@@ -10,20 +10,22 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import sys
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import zmq
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
-from traitlets import List, Unicode
+from traitlets import List, Type, Unicode, default
 
-from autograder import forkserver
+from autograder import cgroups, forkserver, sandbox
+from autograder.paths import REPO_ROOT
 from autograder.probe_runtime import MIME
 
 
@@ -46,6 +48,8 @@ class Limits:
     file_size_mb: int = 64
     processes: int = 512
     output_bytes_per_cell: int = 2_000_000  # room for a few plots
+    output_bytes_per_notebook: int = 8_000_000  # all cells together; the rest is dropped
+    scratch_mb: int = 256  # each of the kernel's private /tmp, /dev/shm and working folder
     threads: int = 1  # BLAS/OpenMP threads of the kernel
     warm: bool = True  # fork kernels from a server that holds torch already (forkserver.py)
 
@@ -67,10 +71,25 @@ class Execution:
     seconds: float = 0.0
 
 
+MAX_MESSAGE_BYTES = 16 * 2**20  # a larger message from the kernel is refused by zmq unread
+EXPOSED = ("deepcourse", "data", "notebooks")  # the course folders a kernel may read
+
+
+class CappedKernelClient(AsyncKernelClient):
+    """A kernel client whose sockets refuse any message over MAX_MESSAGE_BYTES before reading it."""
+
+    @default("context")
+    def _context_default(self):
+        context = super()._context_default()
+        context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
+        return context
+
+
 class SandboxKernelManager(AsyncKernelManager):
     """Starts ``python -m autograder.sandbox`` instead of a bare ipykernel."""
 
     sandbox_argv = List(Unicode())
+    client_factory = Type(default_value=CappedKernelClient, klass=AsyncKernelClient)
 
     def format_kernel_cmd(self, extra_arguments=None):
         return [sys.executable, "-m", "autograder.sandbox", *self.sandbox_argv,
@@ -84,11 +103,13 @@ MAX_OBSERVATION_CHARS = 24 * 2**20  # their total size, as sent
 class GradingClient(NotebookClient):
     """An nbclient NotebookClient that caps output and keeps the probes' observations aside."""
 
-    def __init__(self, nb, km_factory, output_cap, **kw):
+    def __init__(self, nb, km_factory, output_cap, notebook_cap=None, **kw):
         super().__init__(nb, **kw)
         self._km_factory = km_factory
         self._cap = output_cap
+        self._notebook_cap = notebook_cap if notebook_cap is not None else 4 * output_cap
         self._bytes: dict[int, int] = {}
+        self._notebook_bytes = 0
         self.truncated: set[int] = set()
         self.observations: dict[int, list] = {}
         self._observed_chars = 0
@@ -118,7 +139,8 @@ class GradingClient(NotebookClient):
                 + sum(len(line) for line in content.get("traceback") or []))
         used = self._bytes.get(cell_index, 0) + size
         self._bytes[cell_index] = used
-        if used > self._cap:
+        self._notebook_bytes += size
+        if used > self._cap or self._notebook_bytes > self._notebook_cap:
             if cell_index not in self.truncated:
                 self.truncated.add(cell_index)
                 notice = {"name": "stdout", "text": f"\n[output truncated at {self._cap} bytes]\n"}
@@ -140,53 +162,28 @@ def kernel_env(workdir: Path, threads: int) -> dict[str, str]:
                                           ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if k in os.environ}}
 
 
-def make_pids_cgroup(name: str, limit: int) -> Path | None:
-    """As root, a pids cgroup (v1 or v2) capping the kernel's processes; None where unavailable."""
-    if os.geteuid() != 0:
-        return None
-    for base in CGROUP_BASES:
-        path = base / name
-        try:
-            path.mkdir()
-        except OSError:
-            continue
-        try:
-            (path / "pids.max").write_text(str(limit))
-            return path
-        except OSError:
-            path.rmdir()
-    return None
+sweep_stale_cgroups = cgroups.sweep_stale
 
 
-CGROUP_BASES = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))
+def sandbox_arguments(folder: Path, workdir: Path, hide: list[Path], limits: Limits,
+                      cgroup_paths: list[Path]) -> list[str]:
+    """The options of ``python -m autograder.sandbox`` for one kernel."""
+    return ["--folder", str(folder), "--workdir", str(workdir),
+            "--memory-mb", str(limits.memory_mb), "--fsize-mb", str(limits.file_size_mb),
+            "--scratch-mb", str(limits.scratch_mb), "--nproc", str(limits.processes),
+            *[a for p in cgroup_paths for a in ("--cgroup", str(p))],
+            *[a for name in EXPOSED for a in ("--expose", str(REPO_ROOT / name))],
+            *[a for p in hide for a in ("--hide", str(p))]]
 
 
-def sweep_stale_cgroups(min_age_s: float = 600) -> None:
-    """Remove the empty cgroups that a killed grading run left behind."""
-    for base in CGROUP_BASES:
-        for path in base.glob("deepcourse-*") if base.is_dir() else []:
-            try:
-                idle = not (path / "cgroup.procs").read_text().strip()
-                if idle and time.time() - path.stat().st_mtime > min_age_s:
-                    path.rmdir()
-            except OSError:
-                continue
-
-
-def remove_cgroup(path: Path | None) -> None:
-    """Kill whatever is left in the cgroup, then remove it."""
-    if path is None:
-        return
-    for _ in range(50):
-        try:
-            for pid in (path / "cgroup.procs").read_text().split():
-                os.kill(int(pid), signal.SIGKILL)
-            path.rmdir()
-            return
-        except ProcessLookupError:
-            continue
-        except OSError:
-            time.sleep(0.1)
+def read_isolation(folder: Path) -> dict:
+    """The sandbox's report, read defensively (where no sandbox ran, the kernel could write it)."""
+    try:
+        with open(folder / sandbox.REPORT_NAME, "rb") as f:
+            report = json.loads(f.read(65536))
+        return {key: [str(x)[:300] for x in report[key]][:100] for key in ("applied", "skipped")}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
 
 
 def run(nb: NotebookNode, folder: Path, workdir: Path, hide: list[Path], limits: Limits,
@@ -195,7 +192,10 @@ def run(nb: NotebookNode, folder: Path, workdir: Path, hide: list[Path], limits:
 
     Cells whose index is in ``private_cells`` are kept out of IPython's history.
     """
-    cgroup = make_pids_cgroup(f"deepcourse-{folder.parent.name}-{folder.name}", limits.processes)
+    folder, workdir = folder.resolve(), workdir.resolve()
+    (folder / sandbox.SOCKETS_NAME).mkdir(exist_ok=True)
+    cgroup_paths = cgroups.create(f"{folder.parent.name}-{folder.name}", limits.memory_mb * 2**20,
+                                  limits.processes)
     env = kernel_env(workdir, limits.threads)
     server = forkserver.shared(env) if limits.warm else None
 
@@ -205,17 +205,13 @@ def run(nb: NotebookNode, folder: Path, workdir: Path, hide: list[Path], limits:
             km.provisioner = forkserver.ForkProvisioner(
                 kernel_id=km.kernel_id, kernel_spec=km.kernel_spec, parent=km, server=server)
         km.transport = "ipc"  # unix sockets: they work from inside an empty network namespace
-        km.ip = str(folder / "k")
+        km.ip = str(folder / sandbox.SOCKETS_NAME / "k")
         km.connection_file = str(folder / "connection.json")
-        km.sandbox_argv = ["--folder", str(folder), "--workdir", str(workdir),
-                           "--memory-mb", str(limits.memory_mb),
-                           "--fsize-mb", str(limits.file_size_mb),
-                           "--nproc", str(limits.processes),
-                           *(["--cgroup", str(cgroup)] if cgroup else []),
-                           *[a for p in hide for a in ("--hide", str(p))]]
+        km.sandbox_argv = sandbox_arguments(folder, workdir, hide, limits, cgroup_paths)
         return km
 
-    client = GradingClient(nb, make_km, limits.output_bytes_per_cell, kernel_name="python3",
+    client = GradingClient(nb, make_km, limits.output_bytes_per_cell,
+                           limits.output_bytes_per_notebook, kernel_name="python3",
                            timeout=limits.cell_timeout_s, allow_errors=True,
                            shutdown_kernel="immediate", startup_timeout=60, iopub_timeout=10,
                            record_timing=False)
@@ -229,17 +225,16 @@ def run(nb: NotebookNode, folder: Path, workdir: Path, hide: list[Path], limits:
     except RuntimeError as exc:  # the kernel did not start
         result.events.append(f"the kernel could not start: {str(exc)[:200]}")
     finally:
-        remove_cgroup(cgroup)
+        cgroups.remove(cgroup_paths)
         result.seconds = time.monotonic() - start
         result.observations = client.observations
         if client.dropped_observations:
             result.flooded = True
         if client.truncated:
             result.events.append(f"output of {len(client.truncated)} cell(s) truncated at "
-                                 f"{limits.output_bytes_per_cell} bytes")
-        isolation = folder / "isolation.json"
-        if isolation.exists():
-            result.isolation = json.loads(isolation.read_text())
+                                 f"{limits.output_bytes_per_cell} bytes a cell, "
+                                 f"{limits.output_bytes_per_notebook} a notebook")
+        result.isolation = read_isolation(folder)
     return result
 
 

@@ -30,9 +30,8 @@ from jupyter_client.provisioning import LocalProvisioner
 from traitlets import Any
 
 PRELOAD = ("torch", "torch.nn", "torch.nn.functional", "numpy", "matplotlib", "matplotlib.pyplot",
-           "tqdm.auto", "ipykernel.kernelapp", "ipykernel.ipkernel", "deepcourse.env",
-           "deepcourse.datafiles", "deepcourse.makemore", "deepcourse.mnist", "deepcourse.names",
-           "deepcourse.toydata", "deepcourse.metrics")
+           "tqdm.auto", "ipykernel.kernelapp", "ipykernel.ipkernel",
+           "torch._dynamo")  # the first optimizer imports it (seconds); and every deepcourse module
 MAX_MESSAGE = 1 << 20
 
 
@@ -191,7 +190,12 @@ def serve(control: socket.socket) -> None:
     """Import the libraries, say ready, then fork one kernel per request until the grader leaves."""
     import importlib
 
-    for name in PRELOAD:
+    import pkgutil
+
+    import deepcourse
+
+    helpers = [f"deepcourse.{m.name}" for m in pkgutil.iter_modules(deepcourse.__path__)]
+    for name in (*PRELOAD, *helpers):
         importlib.import_module(name)
     import autograder.probe_runtime  # noqa: F401  never the checks: forks inherit this memory
     import autograder.sandbox  # noqa: F401

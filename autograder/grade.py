@@ -24,7 +24,7 @@ from pathlib import Path
 import nbformat
 from nbgrader.preprocessors import ClearOutput
 
-from autograder import checks, execute, forkserver
+from autograder import checks, execute, forkserver, sandbox
 from autograder.distribute import run_tasks
 from autograder.intake import Submission, discover
 from autograder.journal import Journal, journal_path
@@ -51,6 +51,7 @@ class Context:
     hide: tuple[Path, ...]
     limits: execute.Limits
     salt: str  # secret of this run: each submission's probe seed derives from it
+    unisolated: bool = False  # the instructor allowed grading without a sandbox
 
     def seed(self, student: str, session: str) -> int:
         """The seed of one submission's probe inputs (the same on a parallel run)."""
@@ -62,7 +63,8 @@ def grade_folder(submissions: Path | str, out: Path | str, policy: Policy | None
                  limits: execute.Limits | None = None, workers: int | None = None,
                  scheduler: str | None = None, progress: bool = False,
                  feedback: Path | str | None = None, echo=print,
-                 warm_kernels: bool = True, salt: str | None = None) -> list[GradedSubmission]:
+                 warm_kernels: bool = True, salt: str | None = None,
+                 allow_unisolated: bool = False) -> list[GradedSubmission]:
     """Grade every submission under ``submissions`` and write ``out`` (grades.csv).
 
     ``workers`` submissions at a time (default: one per core; 1 grades in this process), or
@@ -70,7 +72,10 @@ def grade_folder(submissions: Path | str, out: Path | str, policy: Policy | None
     ``feedback``, each student's feedback goes to ``feedback/<student>/<session>.md``.
     Kernels fork from a warm server (autograder/forkserver.py) unless ``warm_kernels`` is false.
     Probe inputs derive from ``salt`` (default: a fresh secret for every run).
+    Where this machine allows no sandbox, it refuses (UnisolatedError) unless
+    ``allow_unisolated``; every row then says so.
     """
+    unisolated = check_isolation(allow_unisolated)
     policy = policy or load_policy()
     submissions, out = Path(submissions).resolve(), Path(out).resolve()
     found = discover(submissions, session_ids())
@@ -84,7 +89,7 @@ def grade_folder(submissions: Path | str, out: Path | str, policy: Policy | None
     todo = [n for n, row in enumerate(rows) if row is None]
     with tempfile.TemporaryDirectory(prefix="dcg-") as tmp:
         ctx = Context(policy, Path(tmp), tuple(hidden_paths(submissions, Path(tmp), out)), limits,
-                      salt if salt is not None else secrets.token_hex(16))
+                      salt if salt is not None else secrets.token_hex(16), unisolated)
         tasks = [(found[n], ctx, n) for n in todo]
         try:
             for i, row in run_tasks(_grade_task, tasks, workers, scheduler, progress):
@@ -100,6 +105,31 @@ def grade_folder(submissions: Path | str, out: Path | str, policy: Policy | None
     echo(isolation_summary(rows))
     echo(f"\n{len(rows)} row(s) written to {out}")
     return rows
+
+
+UNISOLATED = ("graded WITHOUT isolation (no namespaces on this machine; allowed by the "
+              "instructor): the submission could read and change files, the network and other runs")
+
+
+def check_isolation(allow_unisolated: bool) -> bool:
+    """Whether grading runs unisolated; raises UnisolatedError where that is not allowed."""
+    if sandbox.isolation_possible():
+        return False
+    if not allow_unisolated:
+        raise sandbox.UnisolatedError(
+            "this machine allows no sandbox (not root, and no unprivileged user namespaces): "
+            "a submission would run with the grader's rights. Grade as root or in a container "
+            "that allows namespaces, or pass --allow-unisolated (ALLOW_UNISOLATED=1) for "
+            "trusted submissions only")
+    return True
+
+
+def mark_unisolated(row: GradedSubmission, ctx: Context) -> GradedSubmission:
+    """Say so in the row when its kernel ran without the sandbox's namespaces."""
+    skipped = " ".join(row.isolation.get("skipped", [])) if row.isolation else ""
+    if ctx.unisolated or skipped.startswith("namespaces") or " namespaces" in skipped:
+        row.reasons.insert(0, UNISOLATED)
+    return row
 
 
 def isolation_summary(rows: list[GradedSubmission]) -> str:
@@ -133,7 +163,7 @@ def grade_one(sub: Submission, ctx: Context, n: int) -> GradedSubmission:
     """One row: never raises, whatever the submission holds."""
     try:
         ctx.sandbox_root.mkdir(parents=True, exist_ok=True)  # on a remote worker too
-        return _grade(sub, ctx, ctx.sandbox_root / f"k{n}")
+        return mark_unisolated(_grade(sub, ctx, ctx.sandbox_root / f"k{n}"), ctx)
     except Exception as exc:  # the grader's own failure: keep the batch going, say why
         detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
         row = GradedSubmission(sub.student, sub.session, "error", score=None)
@@ -163,7 +193,7 @@ def _grade(sub: Submission, ctx: Context, folder: Path) -> GradedSubmission:
     run, row.cells, suspicious, notes = judge_notebook(nb, sub.session, ctx.seed(sub.student,
                                                        sub.session), ctx, folder, workdir)
     row.reasons.extend(notes)
-    row.isolation, row.seconds = run.isolation, run.seconds
+    row.isolation, row.seconds, row.executed = run.isolation, run.seconds, run.nb
     row.points = sum(c.points for c in row.cells)
     row.max_points = sum(c.max_points for c in row.cells)
     row.reasons.extend(run.events)
@@ -172,8 +202,9 @@ def _grade(sub: Submission, ctx: Context, folder: Path) -> GradedSubmission:
         row.reasons.append("held for manual review: " + "; ".join(suspicious))
         return row
     verdict = score_submission(policy, sub.session, row.points, row.max_points,
-                               exercises_done(row.cells), sub.submitted_at)
+                               exercises_done(row.cells), sub.submitted_at, sub.student)
     row.raw_score, row.score = verdict.raw_score, verdict.score
+    row.status = "review" if verdict.held else row.status
     row.starred_missing, row.late = verdict.starred_missing, verdict.late
     row.reasons.extend(f"exercise {ex}: {msg}" for ex, msg in _failures(row.cells))
     row.reasons.extend(verdict.reasons)

@@ -38,3 +38,12 @@ def run(api: NbGraderAPI, step: str, *args, **kwargs) -> dict:
     """Call ``api.<step>(...)`` with alembic on PATH; return nbgrader's result dict."""
     with _bin_on_path():
         return getattr(api, step)(*args, **kwargs)
+
+
+@contextlib.contextmanager
+def open_gradebook(db_url: str):
+    """nbgrader's Gradebook at ``db_url`` (created on first use, with alembic on PATH)."""
+    from nbgrader.api import Gradebook
+
+    with _bin_on_path(), Gradebook(db_url) as gb:
+        yield gb

@@ -20,7 +20,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from nbgrader.utils import is_grade, is_solution
 
 from autograder import execute
-from autograder.grade import SECRET_PATHS, Context, judge_notebook
+from autograder.grade import SECRET_PATHS, Context, check_isolation, judge_notebook
 from autograder.paths import REPO_ROOT
 from autograder.policy import load_policy
 from autograder.prepare import ROLE
@@ -33,6 +33,7 @@ class JudgedExecute(NbGraderPreprocessor):
 
     def preprocess(self, nb, resources):
         info = resources["nbgrader"]
+        check_isolation(False)  # untrusted code never runs unsandboxed under nbgrader either
         policy = load_policy()
         root = Path(self.config.CourseDirectory.get("root") or Path.cwd())
         with tempfile.TemporaryDirectory(prefix="dcn-") as tmp:

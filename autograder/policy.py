@@ -9,6 +9,7 @@ import types
 import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal, get_args
 
 from autograder.paths import REPO_ROOT
 
@@ -24,13 +25,17 @@ _SCHEMA = {
     "STARRED_CAP": int,
     "LATE_CAP": int,
     "MISSING_SCORE": int,
-    "MISSING_TIMESTAMP_IS_LATE": bool,
+    "MISSING_TIMESTAMP": str,
+    "EXTENSIONS": dict,
     "CELL_TIMEOUT_S": int,
     "NOTEBOOK_TIMEOUT_S": int,
     "MEMORY_LIMIT_MB": int,
 }
 _SESSION_SCHEMA = {"title": str, "class_date": str, "deadline": str, "starred": list}
 _ROUNDINGS = ("half_up", "down", "up")
+# what a submission without a submission time gets: held for review, taken as on time, or late
+MissingTimestampRule = Literal["review", "on_time", "late"]
+_MISSING_TIMESTAMP_RULES = get_args(MissingTimestampRule)
 
 
 class PolicyError(ValueError):
@@ -55,7 +60,8 @@ class Policy:
     starred_cap: int
     late_cap: int
     missing_score: int
-    missing_timestamp_is_late: bool
+    missing_timestamp: MissingTimestampRule
+    extensions: dict[tuple[str, str], dt.datetime]  # (student, session) -> extended deadline
     cell_timeout_s: int
     notebook_timeout_s: int
     memory_limit_mb: int
@@ -77,16 +83,24 @@ class Policy:
             value = math.floor(x + 0.5 + 1e-9)
         return max(0, min(self.max_score, value))
 
+    def deadline(self, session_id: str, student: str | None = None) -> dt.datetime:
+        """The deadline of one student: the session's, or the extension granted to them."""
+        return self.extensions.get((student, session_id), self.sessions[session_id].deadline)
+
 
 @dataclass(frozen=True)
 class Verdict:
-    """The 0–4 score of one submission and every cap applied, with its reason."""
+    """The 0–4 score of one submission and every cap applied, with its reason.
 
-    score: int
+    ``score`` is None while the submission is held for review (``held``): no submission time
+    and ``MISSING_TIMESTAMP = "review"``."""
+
+    score: int | None
     raw_score: int
     late: bool
     starred_missing: tuple[str, ...]
     reasons: tuple[str, ...] = field(default_factory=tuple)
+    held: bool = False
 
 
 def score_submission(
@@ -96,9 +110,13 @@ def score_submission(
     max_points: float,
     exercises_done: dict[str, bool],
     submitted_at: dt.datetime | None,
+    student: str | None = None,
 ) -> Verdict:
-    """Apply the mapping and the caps (starred missing, late) to one graded submission."""
+    """Apply the mapping and the caps (starred missing, late) to one graded submission.
+
+    ``student`` picks their extension, if any (``EXTENSIONS`` in grading_config.py)."""
     session = policy.sessions[session_id]
+    deadline = policy.deadline(session_id, student)
     raw = policy.raw_score(points, max_points)
     score, reasons = raw, []
     missing = tuple(ex for ex in session.starred if not exercises_done.get(ex, False))
@@ -108,23 +126,33 @@ def score_submission(
             f"-> score capped at {policy.starred_cap}"
         )
         score = min(score, policy.starred_cap)
-    late = is_late(policy, session_id, submitted_at)
+    extended = " (extended)" if deadline != session.deadline else ""
+    if submitted_at is None and policy.missing_timestamp == "review":
+        reasons.append("no submission time recorded (no timestamp.txt) -> held for review: "
+                       "check when it was handed in (MISSING_TIMESTAMP = \"review\")")
+        return Verdict(None, raw, False, missing, tuple(reasons), held=True)
+    late = is_late(policy, session_id, submitted_at, student)
     if late:
         when = "no submission time recorded" if submitted_at is None else (
-            f"submitted {submitted_at.astimezone(session.deadline.tzinfo):%Y-%m-%d %H:%M:%S %Z}")
+            f"submitted {submitted_at.astimezone(deadline.tzinfo):%Y-%m-%d %H:%M:%S %Z}")
         reasons.append(
-            f"late: {when}, deadline {session.deadline:%Y-%m-%d %H:%M:%S %Z} "
+            f"late: {when}, deadline{extended} {deadline:%Y-%m-%d %H:%M:%S %Z} "
             f"-> score capped at {policy.late_cap}"
         )
         score = min(score, policy.late_cap)
+    elif submitted_at is None:
+        reasons.append("no submission time recorded: taken as on time "
+                       "(MISSING_TIMESTAMP = \"on_time\")")
     return Verdict(score, raw, late, missing, tuple(reasons))
 
 
-def is_late(policy: Policy, session_id: str, submitted_at: dt.datetime | None) -> bool:
-    """True when the submission came after the deadline (or has no time and that counts as late)."""
+def is_late(policy: Policy, session_id: str, submitted_at: dt.datetime | None,
+            student: str | None = None) -> bool:
+    """True when the submission came after the (student's) deadline, or has no time and
+    ``MISSING_TIMESTAMP`` is "late"."""
     if submitted_at is None:
-        return policy.missing_timestamp_is_late
-    return submitted_at > policy.sessions[session_id].deadline
+        return policy.missing_timestamp == "late"
+    return submitted_at > policy.deadline(session_id, student)
 
 
 def missing_verdict(policy: Policy) -> Verdict:
@@ -177,6 +205,10 @@ def policy_from_values(values: dict, source: str = "grading_config.py") -> Polic
     except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
         raise PolicyError(f"{source}: TIMEZONE {values['TIMEZONE']!r} is not a known "
                           f"IANA time zone") from exc
+    if values["MISSING_TIMESTAMP"] not in _MISSING_TIMESTAMP_RULES:
+        raise PolicyError(f"{source}: MISSING_TIMESTAMP must be one of "
+                          f"{', '.join(map(repr, _MISSING_TIMESTAMP_RULES))}, "
+                          f"got {values['MISSING_TIMESTAMP']!r}")
     sessions = {sid: _session(source, sid, spec, tz) for sid, spec in values["SESSIONS"].items()}
     return Policy(
         sessions=sessions,
@@ -186,7 +218,8 @@ def policy_from_values(values: dict, source: str = "grading_config.py") -> Polic
         starred_cap=values["STARRED_CAP"],
         late_cap=values["LATE_CAP"],
         missing_score=values["MISSING_SCORE"],
-        missing_timestamp_is_late=values["MISSING_TIMESTAMP_IS_LATE"],
+        missing_timestamp=values["MISSING_TIMESTAMP"],
+        extensions=_extensions(source, values["EXTENSIONS"], sessions, tz),
         cell_timeout_s=values["CELL_TIMEOUT_S"],
         notebook_timeout_s=values["NOTEBOOK_TIMEOUT_S"],
         memory_limit_mb=values["MEMORY_LIMIT_MB"],
@@ -228,3 +261,38 @@ def _session(source: str, sid: str, spec, tz: zoneinfo.ZoneInfo) -> Session:
         raise PolicyError(f"{where}: deadline must be local time in TIMEZONE, without offset")
     return Session(sid, spec["title"], class_date, deadline.replace(tzinfo=tz),
                    tuple(spec["starred"]))
+
+
+def _extensions(source: str, spec: dict, sessions: dict[str, Session],
+                tz: zoneinfo.ZoneInfo) -> dict[tuple[str, str], dt.datetime]:
+    """EXTENSIONS = {student: {session: "YYYY-MM-DD HH:MM[:SS]"}}, checked entry by entry."""
+    out = {}
+    for student, granted in spec.items():
+        where = f"{source}: EXTENSIONS[{student!r}]"
+        if not isinstance(student, str) or not student:
+            raise PolicyError(f"{source}: EXTENSIONS keys must be student ids (str), "
+                              f"got {student!r}")
+        if not isinstance(granted, dict):
+            raise PolicyError(f"{where} must be a dict {{session: new deadline}}, "
+                              f"got {type(granted).__name__}")
+        for sid, when in granted.items():
+            if sid not in sessions:
+                raise PolicyError(f"{where}: unknown session {sid!r} (expected one of "
+                                  f"{', '.join(sessions)})")
+            if not isinstance(when, str):
+                raise PolicyError(f"{where}[{sid!r}] must be a str 'YYYY-MM-DD HH:MM[:SS]', "
+                                  f"got {type(when).__name__}")
+            try:
+                deadline = dt.datetime.fromisoformat(when)
+            except ValueError as exc:
+                raise PolicyError(f"{where}[{sid!r}]: {when!r} is not "
+                                  f"'YYYY-MM-DD HH:MM[:SS]'") from exc
+            if deadline.tzinfo is not None:
+                raise PolicyError(f"{where}[{sid!r}] must be local time in TIMEZONE, "
+                                  f"without offset")
+            deadline = deadline.replace(tzinfo=tz)
+            if deadline <= sessions[sid].deadline:
+                raise PolicyError(f"{where}[{sid!r}]: {when} is not after the session's "
+                                  f"deadline {sessions[sid].deadline:%Y-%m-%d %H:%M:%S}")
+            out[(student, sid)] = deadline
+    return out

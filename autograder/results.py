@@ -46,6 +46,9 @@ class GradedSubmission:
     cells: list[CellResult] = field(default_factory=list)
     isolation: dict = field(default_factory=dict)  # what the sandbox applied and skipped
     seconds: float = 0.0  # time spent executing the notebook
+    # the notebook as the grader ran it, with its outputs (feedback pages, the gradebook's
+    # autograded/ copy); None when nothing ran. Not a column of grades.csv.
+    executed: dict | None = field(default=None, repr=False, compare=False)
 
     def row(self) -> dict[str, str]:
         return {
@@ -69,18 +72,24 @@ def _num(x: float) -> str:
 
 def write_csv(rows: list[GradedSubmission], path: Path | str) -> Path:
     """Write grades.csv atomically: a reader sees the old file or the new one, never half."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
     for r in sorted(rows, key=lambda r: (r.student, r.session)):
         writer.writerow(r.row())
+    return write_text_atomic(path, buf.getvalue())
+
+
+def write_text_atomic(path: Path | str, text: str) -> Path:
+    """Write a file so that a reader sees the old one or the new one, never half."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-        f.write(buf.getvalue())
+        f.write(text)
         f.flush()
         os.fsync(f.fileno())
+    os.chmod(tmp, 0o644)  # mkstemp makes it private; results are meant to be read
     os.replace(tmp, path)
     return path
 

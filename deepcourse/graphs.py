@@ -34,27 +34,30 @@ def draw_graph(root, labels: dict | None = None, ax=None):
     columns: dict[int, list] = {}
     for node in order:
         columns.setdefault(depth[id(node)], []).append(node)
-    pos = {id(n): (2 * d, -i + (len(col) - 1) / 2) for d, col in columns.items()
+    pos = {id(n): (2.4 * d, -1.2 * i + 0.6 * (len(col) - 1)) for d, col in columns.items()
            for i, n in enumerate(col)}
     if ax is None:
-        _, ax = plt.subplots(figsize=(2.2 * (len(columns) + 1), 1.2 * max(map(len, columns.values())) + 1))
+        rows = max(map(len, columns.values()))
+        _, ax = plt.subplots(figsize=(2.3 * len(columns) + 0.5, 1.1 * rows + 0.6))
     for node in order:
         x, y = pos[id(node)]
         if node._prev:
-            ax.annotate("", xy=(x - 0.55, y), xytext=(x - 1.0, y),
+            ax.annotate("", xy=(x - 0.55, y), xytext=(x - 1.05, y),
                         arrowprops={"arrowstyle": "->", "color": "0.4"})
-            ax.text(x - 1.0, y, getattr(node, "_op", "") or "?", ha="center", va="center",
-                    bbox={"boxstyle": "circle", "fc": "lightyellow", "ec": "0.4"})
+            ax.text(x - 1.2, y, getattr(node, "_op", "") or "?", ha="center", va="center",
+                    fontsize=9, bbox={"boxstyle": "circle,pad=0.25", "fc": "lightyellow",
+                                      "ec": "0.4"})
             for child in node._prev:
                 cx, cy = pos[id(child)]
-                ax.annotate("", xy=(x - 1.15, y), xytext=(cx + 0.55, cy),
-                            arrowprops={"arrowstyle": "->", "color": "0.6"})
+                ax.annotate("", xy=(x - 1.38, y), xytext=(cx + 0.58, cy),
+                            arrowprops={"arrowstyle": "->", "color": "0.6",
+                                        "shrinkA": 0, "shrinkB": 2})
         name = labels.get(id(node), "")
-        text = f"{name + ' | ' if name else ''}data {node.data:.4f} | grad {node.grad:.4f}"
-        ax.text(x, y, text, ha="center", va="center", fontsize=8,
+        text = f"{name + chr(10) if name else ''}data {node.data:.4f}\ngrad {node.grad:.4f}"
+        ax.text(x, y, text, ha="center", va="center", fontsize=8, linespacing=1.2,
                 bbox={"boxstyle": "round", "fc": "aliceblue", "ec": "steelblue"})
     xs = [p[0] for p in pos.values()]
     ys = [p[1] for p in pos.values()]
-    ax.set(xlim=(min(xs) - 1.2, max(xs) + 1.2), ylim=(min(ys) - 0.8, max(ys) + 0.8))
+    ax.set(xlim=(min(xs) - 0.8, max(xs) + 0.8), ylim=(min(ys) - 0.7, max(ys) + 0.7))
     ax.axis("off")
     return ax

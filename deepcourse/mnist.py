@@ -9,15 +9,13 @@ where it looked and how to get the files.
 
 from __future__ import annotations
 
-import gzip
-import hashlib
-import struct
 from pathlib import Path
 
 import torch
 
-from deepcourse.datafiles import DataError, download, verified
+from deepcourse.datafiles import DataError, download_any, verified
 from deepcourse.env import DATA_DIR
+from deepcourse.idx import gunzip, parse_idx, verified_content
 
 MNIST_DIR = DATA_DIR / "mnist"
 FULL_DIR = MNIST_DIR / "full"
@@ -87,15 +85,17 @@ def load_mnist(split: str = "train", full: bool = False, download: bool = False,
         raw = {}
         for name in (image_name, label_name):
             path = verified(folder / name, FULL_SHA256[name], _GET_FULL)
-            raw[name] = _gunzip(path, _GET_FULL)
+            raw[name] = gunzip(path, _GET_FULL)
         n = FULL_SIZES[split]
     else:
         folder = Path(root) if root is not None else MNIST_DIR
         image_name, label_name = SUBSET_FILES[split]
-        raw = {name: _subset_content(folder / name) for name in (image_name, label_name)}
+        raw = {name: verified_content(folder / name, SUBSET_SHA256[name], _REBUILD,
+                                      "MNIST subset file")
+               for name in (image_name, label_name)}
         n = SUBSET_SIZES[split]
-    images = _parse_idx(raw[image_name], folder / image_name, (n, 28, 28))
-    labels = _parse_idx(raw[label_name], folder / label_name, (n,))
+    images = parse_idx(raw[image_name], folder / image_name, (n, 28, 28))
+    labels = parse_idx(raw[label_name], folder / label_name, (n,))
     if int(labels.max()) > 9:
         raise DataError(f"{folder / label_name}: labels must be digits 0-9")
     return images, labels.long()
@@ -103,59 +103,5 @@ def load_mnist(split: str = "train", full: bool = False, download: bool = False,
 
 def download_full(folder: Path | str = FULL_DIR, mirrors=MIRRORS, splits=SPLITS) -> list[Path]:
     """Fetch the canonical files of ``splits`` into ``folder`` (skipping good ones), verified."""
-    folder = Path(folder)
-    paths = []
-    for split in splits:
-        for name in FULL_FILES[split]:
-            errors = []
-            for base in mirrors:
-                try:
-                    paths.append(download(base.rstrip("/") + "/" + name, folder / name,
-                                          FULL_SHA256[name]))
-                    break
-                except DataError as exc:
-                    errors.append(str(exc))
-            else:
-                raise DataError(f"could not get {name} into {folder} from any mirror: "
-                                + " | ".join(errors))
-    return paths
-
-
-def _gunzip(path: Path, how_to_fix: str) -> bytes:
-    try:
-        return gzip.decompress(path.read_bytes())
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise DataError(f"data file {path} is not a readable gzip file ({exc}). "
-                        f"{how_to_fix}") from None
-
-
-def _subset_content(path: Path) -> bytes:
-    if not path.is_file():
-        raise DataError(f"MNIST subset file not found: looked for {path}. {_REBUILD}")
-    raw = _gunzip(path, _REBUILD)
-    actual = hashlib.sha256(raw).hexdigest()
-    expected = SUBSET_SHA256[path.name]
-    if actual != expected:
-        raise DataError(f"data file {path} is corrupt or out of date (content sha256 "
-                        f"{actual[:12]}…, expected {expected[:12]}…). {_REBUILD}")
-    return raw
-
-
-def _parse_idx(raw: bytes, path: Path, shape: tuple[int, ...]) -> torch.Tensor:
-    """An IDX array of unsigned bytes (magic 0x0000080D, D = number of dimensions)."""
-    ndim = len(shape)
-    header = 4 + 4 * ndim
-    if len(raw) < header or struct.unpack(">I", raw[:4])[0] != 0x0800 + ndim:
-        raise DataError(f"{path} is not an IDX file of {ndim}-dimensional unsigned bytes")
-    dims = struct.unpack(f">{ndim}I", raw[4:header])
-    if dims != shape or len(raw) != header + _prod(shape):
-        raise DataError(f"{path}: expected an array of shape {shape}, found {dims} "
-                        f"with {len(raw) - header} bytes of data")
-    return torch.frombuffer(bytearray(raw[header:]), dtype=torch.uint8).reshape(shape)
-
-
-def _prod(shape: tuple[int, ...]) -> int:
-    out = 1
-    for d in shape:
-        out *= d
-    return out
+    return [download_any(mirrors, name, folder, FULL_SHA256[name])
+            for split in splits for name in FULL_FILES[split]]

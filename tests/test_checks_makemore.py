@@ -1,40 +1,25 @@
-"""The hidden checks of session 2 pass on correct answers and fail on typical mistakes.
+"""The probes and judges of session 2 pass on correct answers and fail on typical mistakes.
 
 The solution notebook is executed once (fast mode). Each mistake or variant then re-executes,
 on a copy of that namespace, its own solution cell with the edit applied and every solution
 cell after it (they only define functions), so that later functions call the edited ones as
-they would in a student's notebook; then every check runs.
+they would in a student's notebook, and the notebook's globals (the dev set...) are there;
+then every exercise is probed and judged exactly as shipped.
 """
 
 import pytest
 
+from autograder.checks import exercises
 from autograder.checks import makemore as checks
-from tests.notebook_exec import MutationNotApplied, code_cells, failing_checks, namespace
+from tests.notebook_exec import failing as failing_exercises
+from tests.notebook_exec import MutationNotApplied, code_cells, namespace
 
 SESSION = "02_makemore"
 
 
-def run_all(ns):
-    """Every check of the session, by exercise name."""
-    return {
-        "bigram_counts": lambda: checks.check_bigram_counts(ns["build_vocab"], ns["bigram_counts"]),
-        "normalize_rows": lambda: checks.check_normalize_rows(ns["normalize_rows"]),
-        "sample": lambda: checks.check_sample(ns["sample"]),
-        "nll": lambda: checks.check_nll(ns["nll"]),
-        "one_hot": lambda: checks.check_one_hot(ns["bigram_pairs"], ns["one_hot_inputs"]),
-        "bigram_loss": lambda: checks.check_bigram_loss(ns["bigram_loss"]),
-        "train_bigram": lambda: checks.check_train_bigram(ns["train_bigram"]),
-        "split": lambda: checks.check_split(ns["split"]),
-        "contexts": lambda: checks.check_contexts(ns["build_dataset"]),
-        "mlp_forward": lambda: checks.check_mlp_forward(ns["mlp_forward"]),
-        "sgd": lambda: checks.check_sgd(ns["get_batch"], ns["sgd_step"]),
-        "evaluate_split": lambda: checks.check_evaluate_split(ns["evaluate_split"]),
-    }
-
-
-def failing(ns):
-    """The exercises whose check fails, with their messages."""
-    return failing_checks(run_all(ns))
+def failing(ns, seed=1234):
+    """The exercises whose judged probe fails on ``ns``, with their messages."""
+    return failing_exercises(SESSION, ns, seed)
 
 
 @pytest.fixture(scope="module")
@@ -64,8 +49,9 @@ def with_edits(base, cell, edits):
     return ns
 
 
-def test_solution_passes_every_check(solution):
-    assert failing(solution) == {}
+@pytest.mark.parametrize("seed", [1234, 7, 2**30 + 5])
+def test_solution_passes_every_check(solution, seed):
+    assert failing(solution, seed) == {}
 
 
 def test_notebook_vocabulary_is_the_checks(solution):
@@ -199,6 +185,33 @@ MISTAKES = [
      "always the global dev set"),
     ("evaluate_split", "evaluate_fn", [(EVAL_LINE, "        pass\n    return sgd_step(params, X, Y, 0.1)\n")],
      "trains on the split it measures"),
+    ("trigram_counts", "trigram_counts_fn", [('chs = [".", "."] + list(w) + ["."]',
+                                              'chs = ["."] + list(w) + ["."]')],
+     "one '.' before each name instead of two"),
+    ("trigram_counts", "trigram_counts_fn", [("N3[stoi[ch1], stoi[ch2], stoi[ch3]]",
+                                              "N3[stoi[ch2], stoi[ch1], stoi[ch3]]")],
+     "the two context characters swapped"),
+    ("trigram_counts", "trigram_counts_fn", [('+ list(w) + ["."]', "+ list(w)")],
+     "trigrams without the end token"),
+    ("trigram_nll", "trigram_nll_fn", [("counts.sum(2, keepdim=True)", "N3.sum(2, keepdim=True)")],
+     "alpha left out of the row sums"),
+    ("trigram_nll", "trigram_nll_fn", [("counts.sum(2, keepdim=True)", "counts.sum(0, keepdim=True)")],
+     "rows normalised along the wrong dimension"),
+    ("trigram_nll", "trigram_nll_fn", [("counts = N3.double() + alpha", "counts = N3\n    counts += alpha")],
+     "smooths the caller's N3 in place"),
+    ("trigram_nll", "trigram_nll_fn", [(".log().mean().item()", ".log().sum().item()")],
+     "sum instead of mean over the trigrams"),
+    ("trigram_loss", "trigram_loss_fn", [("W[X[:, 0] * W.shape[1] + X[:, 1]]",
+                                          "W[X[:, 1] * W.shape[1] + X[:, 0]]")],
+     "context row with its characters swapped"),
+    ("trigram_loss", "trigram_loss_fn", [("F.cross_entropy(logits, Y)",
+                                          'F.cross_entropy(logits, Y, reduction="sum")')],
+     "trigram loss summed instead of averaged"),
+    ("trigram_loss", "trigram_loss_fn", [("reg * (W ** 2).mean()", "reg * (W ** 2).sum()")],
+     "trigram penalty with the sum of squares"),
+    ("trigram_loss", "trigram_loss_fn", [("return F.cross_entropy(logits, Y) + reg * (W ** 2).mean()",
+                                          "return (F.cross_entropy(logits, Y) + reg * (W ** 2).mean()).item()")],
+     "trigram loss returned as a float"),
 ]
 
 
@@ -213,7 +226,7 @@ def test_every_exercise_has_two_caught_mistakes():
     counts = {}
     for exercise, *_ in MISTAKES:
         counts[exercise] = counts.get(exercise, 0) + 1
-    assert set(counts) == set(run_all({})) and min(counts.values()) >= 2, counts
+    assert set(counts) == set(exercises(SESSION)) and min(counts.values()) >= 2, counts
 
 
 def test_unanswered_exercises_say_not_implemented(solution):
@@ -224,9 +237,10 @@ def test_unanswered_exercises_say_not_implemented(solution):
     ns.update({name: unanswered for name in (
         "build_vocab", "bigram_counts", "normalize_rows", "sample", "nll", "bigram_pairs",
         "one_hot_inputs", "bigram_loss", "train_bigram", "split", "build_dataset", "mlp_forward",
-        "get_batch", "sgd_step", "evaluate_split")})
+        "get_batch", "sgd_step", "evaluate_split", "trigram_counts", "trigram_nll",
+        "trigram_loss")})
     failed = failing(ns)
-    assert set(failed) == set(run_all({}))
+    assert set(failed) == set(exercises(SESSION))
     assert all("not implemented yet" in msg for msg in failed.values()), failed
 
 
@@ -346,6 +360,32 @@ ALTERNATIVES = [
     ("evaluate_fn", [("    with torch.no_grad():\n" + EVAL_LINE,
                       "    return F.cross_entropy(mlp_forward(params, X).double(), Y)\n")],
      "float64, without no_grad, returned as a tensor"),
+    ("trigram_counts_fn", [("    V = len(stoi)\n    N3 = torch.zeros((V, V, V), dtype=torch.int32)  # (27, 27, 27)\n"
+                            "    for w in words:\n"
+                            "        chs = [\".\", \".\"] + list(w) + [\".\"]\n"
+                            "        for ch1, ch2, ch3 in zip(chs, chs[1:], chs[2:]):\n"
+                            "            N3[stoi[ch1], stoi[ch2], stoi[ch3]] += 1\n"
+                            "    return N3\n",
+                            "    X, Y = build_dataset(words, stoi, 2)\n"
+                            "    flat = torch.bincount((X[:, 0] * 27 + X[:, 1]) * 27 + Y, minlength=27 ** 3)\n"
+                            "    return flat.view(27, 27, 27)\n")],
+     "trigram counts from build_dataset and bincount"),
+    ("trigram_counts_fn", [("dtype=torch.int32", "dtype=torch.float32")], "trigram counts as floats"),
+    ("trigram_nll_fn", [("    counts = N3.double() + alpha  # (27, 27, 27) a new tensor: N3 is left as it is\n"
+                         "    P3 = counts / counts.sum(2, keepdim=True)  # (27, 27, 27) each row P3[i, j] sums to 1\n",
+                         "    P3 = (N3.float() + alpha) / (N3.float() + alpha).sum(-1, keepdim=True)\n"
+                         "    total, n = 0.0, 0\n    for w in words:\n        chs = \"..\" + w + \".\"\n"
+                         "        for a, b, c in zip(chs, chs[1:], chs[2:]):\n"
+                         "            total -= math.log(P3[stoi[a], stoi[b], stoi[c]].item())\n"
+                         "            n += 1\n    return total / n\n")],
+     "trigram NLL in a loop, in float32"),
+    ("trigram_loss_fn", [("logits = W[X[:, 0] * W.shape[1] + X[:, 1]]",
+                          "logits = F.one_hot(27 * X[:, 0] + X[:, 1], 729).float() @ W")],
+     "trigram logits by the one-hot product"),
+    ("trigram_loss_fn", [("return F.cross_entropy(logits, Y) + reg * (W ** 2).mean()",
+                          "logp = logits.double().log_softmax(1)\n"
+                          "    return -logp[torch.arange(len(Y)), Y].mean() + reg * W.double().pow(2).sum() / W.numel()")],
+     "trigram loss by log_softmax in float64, returned as a tensor"),
 ]
 
 

@@ -1,6 +1,7 @@
 """The course policy: config validation, the 0–4 mapping, every cap and their combination."""
 
 import datetime as dt
+import re
 
 import pytest
 
@@ -31,7 +32,7 @@ def test_shipped_config_loads_with_the_2025_dates(policy):
     assert s.class_date == dt.date(2025, 2, 5)
     # 23:59:59 in Paris (UTC+1 in February) is 22:59:59 UTC
     assert s.deadline.astimezone(UTC) == dt.datetime(2025, 2, 5, 22, 59, 59, tzinfo=UTC)
-    assert policy.sessions["03_backprop"].starred == ("mlp_torch", "batchnorm")
+    assert policy.sessions["03_backprop"].starred == ("mlp_torch", "batchnorm", "mlp_bn")
 
 
 def test_starred_exercises_exist_in_their_notebooks(policy):
@@ -119,23 +120,23 @@ def test_deadline_compares_instants_not_wall_clocks(policy):
 
 def test_starred_missing_caps_at_2(policy):
     on_time = deadline(policy, "03_backprop") - dt.timedelta(hours=1)
-    v = score_submission(policy, "03_backprop", 19, 20, {"mlp_torch": True, "batchnorm": False},
-                         on_time)
+    v = score_submission(policy, "03_backprop", 19, 20, {"mlp_torch": True, "batchnorm": False,
+                                                         "mlp_bn": True}, on_time)
     assert (v.raw_score, v.score, v.starred_missing) == (4, 2, ("batchnorm",))
     assert "batchnorm" in v.reasons[0] and "capped at 2" in v.reasons[0]
 
 
 def test_starred_done_is_not_capped(policy):
     on_time = deadline(policy, "03_backprop") - dt.timedelta(hours=1)
-    v = score_submission(policy, "03_backprop", 20, 20, {"mlp_torch": True, "batchnorm": True},
-                         on_time)
+    v = score_submission(policy, "03_backprop", 20, 20, {"mlp_torch": True, "batchnorm": True,
+                                                         "mlp_bn": True}, on_time)
     assert v.score == 4 and v.starred_missing == ()
 
 
 def test_starred_missing_and_late_give_1_with_both_reasons(policy):
     late = deadline(policy, "03_backprop") + dt.timedelta(seconds=1)
     v = score_submission(policy, "03_backprop", 20, 20, {"mlp_torch": False}, late)
-    assert v.score == 1 and v.late and v.starred_missing == ("mlp_torch", "batchnorm")
+    assert v.score == 1 and v.late and v.starred_missing == ("mlp_torch", "batchnorm", "mlp_bn")
     assert len(v.reasons) == 2
 
 
@@ -149,8 +150,50 @@ def test_no_submission_scores_0(policy):
     assert v.score == 0 and "no submission" in v.reasons[0]
 
 
-def test_missing_timestamp_follows_the_setting(policy):
-    assert not score_submission(policy, "01_micrograd", 20, 20, {}, None).late
-    strict = policy_from_values({**config_values(), "MISSING_TIMESTAMP_IS_LATE": True})
-    v = score_submission(strict, "01_micrograd", 20, 20, {}, None)
-    assert v.late and v.score == 1 and "no submission time" in v.reasons[0]
+def test_missing_timestamp_is_held_for_review_by_default(policy):
+    assert policy.missing_timestamp == "review"
+    v = score_submission(policy, "01_micrograd", 20, 20, {}, None)
+    assert v.held and v.score is None and not v.late
+    assert "no submission time" in v.reasons[0] and "held for review" in v.reasons[0]
+
+
+@pytest.mark.parametrize("rule, score, late", [("on_time", 4, False), ("late", 1, True)])
+def test_missing_timestamp_follows_the_setting(rule, score, late):
+    chosen = policy_from_values({**config_values(), "MISSING_TIMESTAMP": rule})
+    v = score_submission(chosen, "01_micrograd", 20, 20, {}, None)
+    assert (v.score, v.late, v.held) == (score, late, False)
+    assert "no submission time" in v.reasons[0]
+
+
+def test_unknown_missing_timestamp_rule_is_refused():
+    with pytest.raises(PolicyError, match="MISSING_TIMESTAMP must be one of"):
+        policy_from_values({**config_values(), "MISSING_TIMESTAMP": "ignore"})
+
+
+def with_extension(granted):
+    return policy_from_values({**config_values(), "EXTENSIONS": granted})
+
+
+def test_extension_moves_one_students_deadline_only():
+    policy = with_extension({"dave": {"01_micrograd": "2025-02-08 23:59:59"}})
+    two_days_late = deadline(policy, "01_micrograd") + dt.timedelta(days=2)
+    dave = score_submission(policy, "01_micrograd", 20, 20, {}, two_days_late, "dave")
+    alice = score_submission(policy, "01_micrograd", 20, 20, {}, two_days_late, "alice")
+    assert (dave.score, dave.late) == (4, False)
+    assert (alice.score, alice.late) == (1, True)
+    after = score_submission(policy, "01_micrograd", 20, 20, {},
+                             two_days_late + dt.timedelta(days=1, seconds=1), "dave")
+    assert after.late and "deadline (extended) 2025-02-08 23:59:59" in after.reasons[0]
+
+
+@pytest.mark.parametrize("granted, message", [
+    ({"dave": {"07_rl": "2025-02-08 23:59"}}, "unknown session '07_rl'"),
+    ({"dave": {"01_micrograd": "next friday"}}, "is not 'YYYY-MM-DD HH:MM"),
+    ({"dave": {"01_micrograd": "2025-02-01 12:00"}}, "is not after the session's deadline"),
+    ({"dave": {"01_micrograd": "2025-02-08 23:59+01:00"}}, "without offset"),
+    ({"dave": "2025-02-08 23:59"}, "must be a dict"),
+    ({"dave": {"01_micrograd": 3}}, "must be a str"),
+])
+def test_bad_extensions_are_refused_clearly(granted, message):
+    with pytest.raises(PolicyError, match=re.escape(message)):
+        with_extension(granted)

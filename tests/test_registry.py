@@ -58,3 +58,24 @@ def test_every_exercise_has_two_caught_mistakes(session):
         counts[exercise] = counts.get(exercise, 0) + 1
     assert {e: counts.get(e, 0) for e in checks.exercises(session)
             if counts.get(e, 0) < 2} == {}
+
+
+def test_kernel_source_is_built_safely_from_many_threads():
+    """Grading threads ask for the same session's probes at once (an ast race once held rows)."""
+    import threading
+
+    checks.kernel_source.cache_clear()
+    results, errors = [], []
+
+    def build():
+        try:
+            results.append([checks.kernel_source(s) for s in session_ids()])
+        except Exception as exc:  # noqa: BLE001 - any failure is the finding
+            errors.append(exc)
+
+    threads = [threading.Thread(target=build) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and all(r == results[0] for r in results)

@@ -25,12 +25,27 @@ import importlib
 import inspect
 import json
 import pkgutil
+import threading
 from dataclasses import dataclass
 from types import ModuleType
 
 from autograder.probe_runtime import exercise_seed, observe
 
 _KERNEL, _PROBE, _JUDGE = "_deepcourse_kernel", "_deepcourse_probe", "_deepcourse_judge"
+# grading threads share these caches; building an entry (imports, ast) is not thread-safe
+_BUILD = threading.RLock()
+
+
+def _built_once(fn):
+    """``functools.lru_cache``, with every first computation under one lock."""
+    cached = functools.lru_cache(maxsize=None)(fn)
+
+    @functools.wraps(fn)
+    def wrapper(*args):
+        with _BUILD:
+            return cached(*args)
+    wrapper.cache_clear = cached.cache_clear
+    return wrapper
 
 
 class Fail(AssertionError):
@@ -77,7 +92,7 @@ def judge(name: str):
 
 # --- finding ----------------------------------------------------------------------------------
 
-@functools.lru_cache(maxsize=None)
+@_built_once
 def modules() -> dict[str, ModuleType]:
     """Every session's checks module, by session id."""
     found = {}
@@ -89,7 +104,7 @@ def modules() -> dict[str, ModuleType]:
     return found
 
 
-@functools.lru_cache(maxsize=None)
+@_built_once
 def exercises(session: str) -> dict[str, Exercise]:
     """The registered exercises of a session, by name ({} for a session without checks)."""
     module = modules().get(session)
@@ -107,7 +122,7 @@ def exercises(session: str) -> dict[str, Exercise]:
     return {name: Exercise(session, name, probes[name], judges[name]) for name in probes}
 
 
-@functools.lru_cache(maxsize=None)
+@_built_once
 def kernel_source(session: str) -> str:
     """The code shipped to a kernel: imports, ``@kernel`` and ``@probe`` functions, PROBES."""
     module = modules().get(session)
@@ -159,7 +174,7 @@ def run_in_process(session: str, name: str, ns: dict, seed: int = 1234) -> Verdi
     return verdict(exercises(session)[name], wire, seed)
 
 
-@functools.lru_cache(maxsize=None)
+@_built_once
 def _shipped_probes(session: str) -> dict:
     namespace: dict = {"__name__": "deepcourse_probes"}
     exec(compile(kernel_source(session), "<deepcourse_probes>", "exec"), namespace)
