@@ -249,3 +249,9 @@ ALTERNATIVES = [
 def test_correct_variant_keeps_every_point(mutations, what):
     ns = namespace(SESSION, mutations, solutions_only=True)
     assert failing(ns) == {}, f"a correct answer lost points: {what}"
+
+
+def test_sampler_may_pass_the_step_as_a_number():
+    ns = namespace(SESSION, {"sample": [("out = model(x, steps)", "out = model(x, t)")]},
+                   solutions_only=True)
+    assert "sampler" not in failing(ns)

@@ -59,6 +59,8 @@ def known_model(seed, dim, mode="eps", alphas_cumprod=None):
             self.b = nn.Parameter(bias.clone())
 
         def forward(self, x, t):
+            t = torch.as_tensor(t, device=x.device).long()  # a step per sample, or one for all
+            t = t.expand(len(x)) if t.dim() == 0 else t
             steps = t.to(x.dtype)[:, None]  # (B, 1)
             feats = torch.cat([x, torch.sin(0.3 * steps), torch.cos(0.037 * steps)], dim=1)
             eps = torch.tanh(feats @ self.W.to(x.dtype) + self.b.to(x.dtype))  # (B, D)
