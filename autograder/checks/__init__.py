@@ -237,5 +237,3 @@ def compare(got, want, what: str, hint: str = "", *, rtol: float, atol: float) -
     expect(tuple(got.shape) == tuple(want.shape),
            f"{what} has shape {tuple(got.shape)}, expected {tuple(want.shape)}. {hint}".strip())
     expect(tensors_close(got, want, rtol, atol), f"{what} is not what it should be. {hint}".strip())
-
-
