@@ -77,15 +77,3 @@ def failing(session: str, ns: dict, seed: int = 1234) -> dict[str, str]:
             out[name] = result.message
     return out
 
-
-def failing_checks(checks: dict) -> dict[str, str]:
-    """Run every check (exercise -> zero-argument callable); the failing ones with their message."""
-    from autograder.checks import CheckFailed
-
-    out = {}
-    for name, check in checks.items():
-        try:
-            check()
-        except CheckFailed as exc:
-            out[name] = str(exc)
-    return out

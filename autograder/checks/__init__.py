@@ -237,29 +237,3 @@ def compare(got, want, what: str, hint: str = "", *, rtol: float, atol: float) -
     expect(tuple(got.shape) == tuple(want.shape),
            f"{what} has shape {tuple(got.shape)}, expected {tuple(want.shape)}. {hint}".strip())
     expect(tensors_close(got, want, rtol, atol), f"{what} is not what it should be. {hint}".strip())
-
-
-
-# --- legacy in-kernel checks, for the sessions not yet written as probes and judges ------------
-CheckFailed = Fail
-
-
-def generator(seed: int):
-    """A seeded CPU torch.Generator."""
-    import torch
-
-    return torch.Generator().manual_seed(seed)
-
-
-def call(what: str, fn, *args, limit_s: float = 10, **kwargs):
-    """Call a student's function within ``limit_s``; its exceptions become Fail in words."""
-    from autograder.probe_runtime import StudentError, call as bounded
-
-    try:
-        return bounded(what, fn, *args, limit_s=limit_s, **kwargs)
-    except StudentError as exc:
-        if exc.kind == "NotImplementedError":
-            raise Fail(f"{what}: not implemented yet") from None
-        if exc.kind == "timeout":
-            raise Fail(f"{what} did not finish within {limit_s:g} s (an endless loop?)") from None
-        raise Fail(f"{what} raised {exc.kind}: {exc}") from None
