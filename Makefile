@@ -10,9 +10,10 @@ export PYTHONDONTWRITEBYTECODE := 1
 SUBMISSIONS ?= build/examples/submissions
 OUT         ?= grades.csv
 FEEDBACK    ?= feedback
+SIMILARITY  ?= similarity
 
 .DEFAULT_GOAL := help
-.PHONY: help env release check-release examples demo autograde export feedback report test test-fast bench freeze clean
+.PHONY: help env release check-release examples demo autograde export feedback report similarity test test-fast bench freeze clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -51,6 +52,9 @@ feedback: $(STAMP) ## one HTML feedback page per submission into FEEDBACK=feedba
 
 report: $(STAMP) ## the class report from the gradebook: build/report/report.html and report.json
 	$(BIN)/python -m autograder report --out build/report
+
+similarity: $(STAMP) ## per session, an HTML report and a CSV of look-alike answers in SUBMISSIONS=DIR into SIMILARITY=similarity/
+	$(BIN)/python -m autograder similarity --submissions $(SUBMISSIONS) --out $(SIMILARITY)
 
 test: $(STAMP) ## the whole test suite (executes every solution notebook)
 	$(BIN)/python -m pytest

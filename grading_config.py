@@ -29,13 +29,14 @@ SESSIONS = {
         "title": "backprop ninja, MLP in torch.nn, batchnorm, MLP for MNIST",
         "class_date": "2025-02-19",
         "deadline": "2025-02-19 23:59:59",
-        "starred": ["mlp_torch", "batchnorm"],
+        "starred": ["mlp_torch", "batchnorm", "mlp_bn"],
     },
     "04_gpt": {
         "title": "GPT from scratch",
         "class_date": "2025-03-05",
         "deadline": "2025-03-05 23:59:59",
-        "starred": ["gpt"],
+        "starred": ["head", "multihead", "feedforward", "block", "gpt", "generate",
+                    "estimate_loss", "train_step"],
     },
     "05_convnets": {
         "title": "convnets for Fashion-MNIST",

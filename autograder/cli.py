@@ -1,4 +1,4 @@
-"""Command line: ``python -m autograder {grade,export,feedback,report,release,check-release,...}``.
+"""Command line: ``python -m autograder {grade,export,feedback,report,similarity,release,check-release,...}``.
 
 Thin on purpose: each sub-command maps its options onto one plain function.
 """
@@ -54,6 +54,13 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("check-release", help="fail when notebooks/ is stale or leaks answers")
     e = sub.add_parser("examples", help="write the example submissions")
     e.add_argument("--out", default="build/examples/submissions")
+    s = sub.add_parser("similarity", help="per session, an HTML report and a CSV of the pairs "
+                                          "of students whose answers look alike")
+    s.add_argument("--submissions", required=True, help="folder in nbgrader's submitted layout")
+    s.add_argument("--out", default="similarity", help="folder for the reports (default: "
+                                                        "similarity)")
+    s.add_argument("--session", action="append", default=None,
+                   help="only this session (repeatable; default: every session submitted)")
     args = parser.parse_args(argv)
     try:
         return _run(args)
@@ -138,6 +145,15 @@ def _run(args) -> int:
         from autograder.examples import write_examples
 
         print(f"example submissions written to {write_examples(args.out)}")
+        return 0
+    if args.command == "similarity":
+        from autograder.similarity import similarity_report
+
+        written = similarity_report(args.submissions, args.out, sessions=args.session)
+        for path in written:
+            print(f"wrote {path}")
+        if not written:
+            print("no session has submissions to compare")
         return 0
     raise AssertionError(args.command)
 

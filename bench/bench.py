@@ -2,7 +2,8 @@
 
     python bench/bench.py speed    [--repeat 3]   stock nbgrader vs ours (1 worker, all workers)
     python bench/bench.py hostile                  the hostile corpus under stock nbgrader vs ours
-    python bench/bench.py quality                  full in-class runs of every solution notebook
+    python bench/bench.py quality [--sessions S..] full in-class runs of the solution notebooks
+    python bench/bench.py similarity               the similarity report of a 300-student session
 
 Each part merges its numbers into bench/results.json and rewrites bench/RESULTS.md. Figures
 compared with each other come from the same run on the same machine.
@@ -225,10 +226,10 @@ def _stock_points(root: Path, corpus) -> tuple[dict[str, float], float]:
     return points, seconds
 
 
-def quality() -> dict:
-    """Every solution notebook run in full (in-class) mode: its numbers and its CPU time."""
+def quality(sessions: list[str] | None = None) -> dict:
+    """Solution notebooks run in full (in-class) mode: their numbers and their CPU time."""
     out = {}
-    for session in session_ids():
+    for session in sessions or session_ids():
         metrics = Path(tempfile.mkstemp(suffix=".json")[1])
         metrics.unlink()
         nb = nbformat.read(source_notebook(session), as_version=4)
@@ -248,10 +249,84 @@ def quality() -> dict:
     return out
 
 
+def similarity_class(root: Path, students: int, copies: int, seed: int = 0) -> Path:
+    """``students`` session-1 submissions: the reference answers, each block kept or grown with
+    lines of the student's own, and ``copies`` of them handed in again under new names."""
+    import random
+    import re
+
+    rng = random.Random(seed)
+    session = "01_micrograd"
+    solved = {c.metadata["nbgrader"]["grade_id"]: c.source
+              for c in nbformat.read(source_notebook(session), as_version=4).cells
+              if c.metadata.get("nbgrader", {}).get("solution")}
+    released = NOTEBOOKS_DIR / session / source_notebook(session).name
+
+    def own_line(indent: str) -> str:
+        ops = ["+", "-", "*", "/", "**", "//", "%"]
+        terms = [rng.choice(["self.data", "len(xs)", "k", "x", "h", str(rng.randint(0, 99)),
+                             "math.exp(1)", "abs(v)", "n[0]", "min(a, b)"])
+                 for _ in range(rng.randint(2, 5))]
+        expr = terms[0] + "".join(f" {rng.choice(ops)} {t}" for t in terms[1:])
+        return f"{indent}{rng.choice(['tmp', 'check', 'z'])} = {expr}"
+
+    def answer(source: str) -> str:
+        def block(match):
+            body = match.group(2)
+            if rng.random() < 0.5:
+                lines = body.splitlines()
+                for _ in range(rng.randint(2, 6)):
+                    lines.insert(rng.randint(0, len(lines)), own_line(match.group(1)))
+                body = "\n".join(lines) + "\n"
+            return body
+        return re.sub(r"(?ms)^( *)### BEGIN SOLUTION\n(.*?)^ *### END SOLUTION\n?", block, source)
+
+    notebooks = []
+    for n in range(students):
+        nb = nbformat.read(released, as_version=4)
+        for cell in nb.cells:
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if grade_id in solved:
+                cell.source = answer(solved[grade_id])
+        if n >= students - copies:  # a copy of an earlier student, names changed
+            nb = nbformat.reads(re.sub(r"\b(tmp|check|z)\b", "mine",
+                                       nbformat.writes(notebooks[n - students + copies])),
+                                as_version=4)
+        notebooks.append(nb)
+        folder = root / f"s{n:03d}" / session
+        folder.mkdir(parents=True)
+        nbformat.write(nb, folder / released.name)
+    return root
+
+
+def similarity(students: int = 300, copies: int = 10) -> dict:
+    """Time the similarity report of one session of ``students`` (pairs: students choose 2)."""
+    import csv
+
+    from autograder.similarity import similarity_report
+
+    with tempfile.TemporaryDirectory() as tmp:
+        subs = similarity_class(Path(tmp) / "submitted", students, copies)
+        start, cpu = time.perf_counter(), time.process_time()
+        similarity_report(subs, Path(tmp) / "out")
+        wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+        with open(Path(tmp) / "out" / "01_micrograd.csv", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+    planted = {(f"s{n - students + copies:03d}", f"s{n:03d}")
+               for n in range(students - copies, students)}
+    top = {(r["student_a"], r["student_b"]) for r in rows[:copies]}
+    return {"students": students, "pairs": len(rows), "wall_seconds": round(wall, 1),
+            "cpu_seconds": round(cpu, 1), "planted_copies_in_top": f"{len(top & planted)}/{copies}",
+            "best_other_pair_score": float(rows[copies]["score"]),
+            "weakest_planted_copy_score": min(float(r["score"]) for r in rows
+                                              if (r["student_a"], r["student_b"]) in planted)}
+
+
 def write(part: str, numbers: dict) -> None:
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    results[part] = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, "
-                                f"Python {platform.python_version()}",
+    kept = results.get(part, {}) if part == "quality" else {}  # sessions not re-run this time
+    results[part] = {**kept, "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
+                                        f"Python {platform.python_version()}",
                      "date": time.strftime("%Y-%m-%d"), **numbers}
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     lines = ["# Benchmark results", "", "Written by `make bench` (bench/bench.py); numbers are "
@@ -263,12 +338,14 @@ def write(part: str, numbers: dict) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("part", choices=["speed", "hostile", "quality", "all"])
+    parser.add_argument("part", choices=["speed", "hostile", "quality", "similarity", "all"])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--sessions", nargs="*", help="quality: only these sessions")
     args = parser.parse_args()
-    for part in (["quality", "hostile", "speed"] if args.part == "all" else [args.part]):
+    for part in (["quality", "hostile", "speed", "similarity"] if args.part == "all"
+                 else [args.part]):
         numbers = {"speed": lambda: speed(args.repeat), "hostile": hostile,
-                   "quality": quality}[part]()
+                   "quality": lambda: quality(args.sessions), "similarity": similarity}[part]()
         write(part, numbers)
         print(json.dumps(numbers, indent=2))
 

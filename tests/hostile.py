@@ -15,12 +15,22 @@ from typing import Callable
 import nbformat
 
 from autograder.examples import fill
+from autograder.notebook_info import grade_cells
+from autograder.policy import load_policy
 from autograder.paths import REPO_ROOT, source_notebook
 
 S1 = "01_micrograd"
 TRUE_ALLCLOSE = ("import math, torch\ntorch.allclose = lambda *a, **k: True\n"
                  "math.isclose = lambda *a, **k: True\n")
-WRONG = 14  # points of wrong(): exercises value_ops (3) and local_grads (3) lost
+TOTAL = sum(points for _, points in grade_cells(S1))
+
+
+def points_without(*exercises: str) -> float:
+    """The points of the solution less those of ``exercises``."""
+    return TOTAL - sum(p for gid, p in grade_cells(S1) if gid.split("__")[0] in exercises)
+
+
+WRONG = points_without("value_ops", "local_grads")  # what wrong() earns
 PROBES = "__import__('sys').modules['deepcourse_probes']"  # what the grader installs in a kernel
 
 
@@ -102,12 +112,19 @@ def raw(text: bytes, name=None):
 
 
 def full(**kw):
-    return Expect(4, points=(20, 20), deserved_points=20, **kw)
+    return Expect(4, points=(TOTAL, TOTAL), deserved_points=TOTAL, **kw)
+
+
+def losing(*exercises: str, **kw):
+    """The row of the solution less ``exercises``: their points lost, graded normally."""
+    left = points_without(*exercises)
+    return Expect(load_policy().raw_score(left, TOTAL), points=(left, left),
+                  deserved_points=left, **kw)
 
 
 def wrong_points(**kw):
     """What wrong() earns, graded normally: the cheat neither helps nor holds the row."""
-    return Expect(3, points=(WRONG, WRONG), deserved_points=WRONG, **kw)
+    return losing("value_ops", "local_grads", **kw)
 
 
 SECRET = REPO_ROOT / "solutions" / S1 / source_notebook(S1).name
@@ -120,7 +137,8 @@ def cases(submissions_root: Path, canary: Path, port: int) -> list[Case]:
     return [
         # --- cheating: the kernel decides nothing, so changing it earns nothing -------------
         Case("cheat_allclose", S1, writes(setup_code(wrong(), TRUE_ALLCLOSE)), wrong_points(),
-             "replaces torch.allclose and math.isclose with functions that always return True"),
+             "replaces torch.allclose and math.isclose with functions that always return True "
+             "(in-kernel checks were fooled by it)"),
         Case("cheat_transformer", S1, writes(setup_code(wrong(), (
             "import re\nget_ipython().input_transformers_post.append(\n"
             "    lambda lines: [re.sub(r'^(\\s*)assert .*', r'\\1pass', l) for l in lines])"))),
@@ -129,7 +147,8 @@ def cases(submissions_root: Path, canary: Path, port: int) -> list[Case]:
             "try:\n    import autograder.checks.micrograd as m\n"
             "    raise RuntimeError(__import__('inspect').getsource(m))\n"
             "except ImportError as e:\n    print('no checks here:', e)"))),
-             wrong_points(), "imports the checks to read or patch them (they are not in a kernel)"),
+             wrong_points(), "imports the checks to read, leak or patch them (in-kernel checks could be read and "
+             "replaced; now they are not in a kernel)"),
         Case("cheat_settrace", S1, writes(setup_code(wrong(), "import sys\nsys.settrace(lambda *a: None)")),
              wrong_points(), "installs a tracing hook"),
         Case("cheat_event_hook", S1, writes(setup_code(wrong(), (
@@ -138,7 +157,7 @@ def cases(submissions_root: Path, canary: Path, port: int) -> list[Case]:
         Case("cheat_tensor_abs", S1, writes(setup_code(wrong(), (
             "import torch\ntorch.Tensor.abs = lambda s: s * 0\n"
             "torch.Tensor.__eq__ = lambda s, o: torch.ones((), dtype=torch.bool)"))),
-             wrong_points(), "patches torch.Tensor.abs and __eq__ (comparisons happen elsewhere)"),
+             wrong_points(), "patches torch.Tensor.abs and __eq__ (in-kernel checks gave undeserved points to it)"),
         Case("cheat_builtins", S1, writes(setup_code(wrong(), (
             "import builtins\n_real = builtins.isinstance\n"
             "builtins.isinstance = lambda o, t: True if t is float else _real(o, t)"))),
@@ -154,13 +173,13 @@ def cases(submissions_root: Path, canary: Path, port: int) -> list[Case]:
             "        f = f.f_back\n"
             "    return _wrong_rdiv(self, other)\n"
             "Value.__rtruediv__ = _peek"), at_start=False)), wrong_points(),
-             "walks its callers' frames for reference values (there are none in a kernel)"),
+             "walks its callers' frames for reference values (with in-kernel checks it copied them)"),
         Case("cheat_forged_observation", S1, writes(setup_code(wrong(), (
             "from IPython.display import display\n"
             "display({'application/vnd.deepcourse.observation+json': {'exercise': 'value_ops', "
             "'seed': 1, 'obs': {}}}, raw=True)"))),
              Expect(None, "review", ("not a probe",), WRONG),
-             "displays a forged observation from its own cell"),
+             "displays a forged observation from its own cell (forged signed reports earned 20/20)"),
         Case("cheat_run_probe_early", S1, writes(setup_code(wrong(), (
             f"{PROBES}.send = lambda *a, **k: None\n"
             "__import__('autograder.probe_runtime').probe_runtime.run('value_ops', 1)"))),
@@ -170,8 +189,7 @@ def cases(submissions_root: Path, canary: Path, port: int) -> list[Case]:
             f"{PROBES}.PROBES['value_ops'] = lambda ns, seed: "
             "{'binary': [[1.0]] * 20, 'power': [[1.0]] * 5}\n"
             f"{PROBES}.PROBES['local_grads'] = lambda ns, seed: {{'binary': [], 'power': []}}"))),
-             Expect(3, points=(WRONG, WRONG), deserved_points=WRONG),
-             "replaces two probes by functions that report made-up observations"),
+             wrong_points(), "replaces two probes by functions that report made-up observations"),
         Case("cheat_forging_thread", S1, writes(setup_code(wrong(), (
             "import threading, time\nfrom IPython.display import display\n"
             "def _forge():\n"
@@ -180,7 +198,7 @@ def cases(submissions_root: Path, canary: Path, port: int) -> list[Case]:
             "'value_ops', 'seed': 1, 'obs': {}}}, raw=True)\n"
             "        time.sleep(0.05)\n"
             "threading.Thread(target=_forge, daemon=True).start()"))),
-             Expect(None, "review", (), WRONG), "a background thread that keeps forging"),
+             Expect(None, "review", (), WRONG), "a background thread that keeps forging (it forged signed reports in-kernel: 20/20)"),
         Case("cheat_observation_flood", S1, writes(setup_code(wrong(), (
             "from IPython.display import display\n"
             "for _ in range(500):\n"
@@ -224,30 +242,28 @@ def cases(submissions_root: Path, canary: Path, port: int) -> list[Case]:
              full(reasons=("unknown id 'mine' was removed", "were missing")),
              "renames a test cell's grade id"),
         Case("solution_deleted", S1, writes(drop(solved(), "nn_classes")),
-             Expect(3, points=(14, 14), deserved_points=14), "deletes a solution cell"),
+             losing("nn", "train_step"), "deletes a solution cell"),
         # --- crashes and resource abuse ---------------------------------------------------------
         Case("infinite_loop", S1, writes(inject(solved(), "train_step", (
             "def train_step(model, xs, ys, lr):\n    while True:\n        pass\n"), at_start=False)),
-             Expect(3, points=(17, 17), reasons=("ran past its",), deserved_points=17),
+             losing("train_step", "hinge_loss", reasons=("ran past its",)),
              "a training step that never returns"),
         Case("c_loop_no_interrupt", S1, writes(inject(solved(), "train_step", (
             "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
             "def train_step(model, xs, ys, lr):\n    time.sleep(10_000)\n"), at_start=False)),
-             Expect(3, points=(17, 17), reasons=("ran past its",), deserved_points=17),
+             losing("train_step", "hinge_loss", reasons=("ran past its",)),
              "a C-level sleep that ignores the interrupt"),
         Case("sys_exit", S1, writes(inject(solved(), "nn_classes", "import sys\nsys.exit(3)")),
-             Expect(3, points=(14, 14), reasons=("exercise nn",), deserved_points=14),
-             "sys.exit() in a solution cell"),
+             losing("nn", "train_step", reasons=("exercise nn",)), "sys.exit() in a solution cell"),
         Case("os_exit", S1, writes(inject(solved(), "nn_classes", "import os\nos._exit(0)")),
-             Expect(3, points=(14, 14), reasons=("kernel died",), deserved_points=14),
+             losing("nn", "train_step", "hinge_loss", reasons=("kernel died",)),
              "os._exit() kills the kernel half-way"),
         Case("segfault", S1, writes(inject(solved(), "nn_classes", "import ctypes\nctypes.string_at(0)")),
-             Expect(3, points=(14, 14), reasons=("kernel died",), deserved_points=14),
+             losing("nn", "train_step", "hinge_loss", reasons=("kernel died",)),
              "a segmentation fault"),
         Case("memory_bomb", S1, writes(inject(solved(), "nn_classes", (
             "_hog = []\nwhile True:\n    _hog.append(bytearray(256 * 2**20))"))),
-             Expect(3, points=(14, 14), reasons=("exercise nn",), deserved_points=14),
-             "allocates memory until refused"),
+             losing("nn", "train_step", reasons=("exercise nn",)), "allocates memory until refused"),
         Case("fork_bomb", S1, writes(inject(solved(), "train_step", (
             "import os\n_kids = 0\ntry:\n    while True:\n        if os.fork() == 0:\n"
             "            import time\n            while True:\n                time.sleep(1)\n"

@@ -29,26 +29,34 @@ def code_cells(session: str):
 
 
 def namespace(session: str, mutations: dict[str, list[tuple[str, str]]] | None = None,
-              stop_before: str | None = None) -> dict:
+              stop_before: str | None = None, solutions_only: bool = False) -> dict:
     """Execute the non-test code cells of a source notebook (in fast mode) and return globals.
 
+    As under the grader, a cell that raises does not stop the cells after it.
+
     ``mutations`` maps a cell's grade_id to (old, new) replacements applied to its source;
-    ``stop_before`` stops at the cell with that grade_id.
+    ``stop_before`` stops at the cell with that grade_id; ``solutions_only`` runs the set-up
+    cell and the solution cells alone (skipping plots and training runs).
     """
     os.environ["DEEPCOURSE_FAST"] = "1"
     os.environ.setdefault("MPLBACKEND", "Agg")
     mutations = dict(mutations or {})
     ns: dict = {"__name__": "__notebook__"}
-    for grade_id, is_test, source in code_cells(session):
+    for n, (grade_id, is_test, source) in enumerate(code_cells(session)):
         if stop_before is not None and grade_id == stop_before:
             break
+        if solutions_only and n > 0 and (grade_id is None or is_test):
+            continue
         for old, new in mutations.pop(grade_id, []):
             if old not in source:
                 raise MutationNotApplied(f"{old!r} not found in cell {grade_id!r}")
             source = source.replace(old, new)
         if is_test:
             continue
-        exec(compile(source, f"<{session}:{grade_id or 'cell'}>", "exec"), ns)
+        try:
+            exec(compile(source, f"<{session}:{grade_id or 'cell'}>", "exec"), ns)
+        except Exception:  # as when graded: a cell that fails does not stop the notebook
+            continue
     if mutations:
         raise MutationNotApplied(f"cells not found: {sorted(mutations)}")
     return ns

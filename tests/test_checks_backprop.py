@@ -1,36 +1,24 @@
-"""The hidden checks of session 3 pass on correct answers and fail on typical mistakes.
+"""The judged checks of session 3 pass on correct answers and fail on typical mistakes.
 
 The solution notebook is executed once (fast mode); each mistake or variant then re-executes
-only its own cell, with the edit applied, on a copy of that namespace, and every check runs.
+only its own cell, with the edit applied, on a copy of that namespace, and every registered
+exercise is probed (through the shipped probe source and the wire encoding) and judged.
 """
 
 import pytest
 import torch
 
 from autograder.checks import backprop as checks
-from tests.notebook_exec import MutationNotApplied, code_cells, failing_checks, namespace
+from autograder.checks import exercises
+from tests.notebook_exec import MutationNotApplied, code_cells, namespace
+from tests.notebook_exec import failing as failing_exercises
 
 SESSION = "03_backprop"
 
 
-def run_all(ns):
-    """Every check of the session, by exercise name."""
-    return {
-        "manual_backprop": lambda: checks.check_backward_by_hand(ns["backward_by_hand"]),
-        "ce_backward": lambda: checks.check_cross_entropy_backward(ns["cross_entropy_backward"]),
-        "bn_backward": lambda: checks.check_batchnorm_backward(ns["batchnorm_backward"]),
-        "manual_training": lambda: checks.check_manual_step(ns["manual_step"]),
-        "mlp_torch": lambda: checks.check_mlp_torch(ns["MLP"], ns["train_step"]),
-        "init": lambda: checks.check_init_linear(ns["init_linear_"]),
-        "batchnorm": lambda: checks.check_batchnorm1d(ns["BatchNorm1d"]),
-        "mnist_forward": lambda: checks.check_mnist_forward(ns["forward_pass"]),
-        "mnist_backward": lambda: checks.check_mnist_backward(ns["backward_pass"]),
-    }
-
-
-def failing(ns):
-    """The exercises whose check fails, with their messages."""
-    return failing_checks(run_all(ns))
+def failing(ns, seed=1234):
+    """The exercises whose judged probe fails on ``ns``, with their messages."""
+    return failing_exercises(SESSION, ns, seed)
 
 
 @pytest.fixture(scope="module")
@@ -54,13 +42,19 @@ def test_solution_passes_every_check(solution):
     assert failing(solution) == {}
 
 
+@pytest.mark.parametrize("seed", [0, 7, 2**31 - 1])
+def test_solution_passes_for_other_seeds(solution, seed):
+    assert failing(solution, seed) == {}
+
+
 def test_notebook_network_is_the_checks_reference(solution):
-    assert tuple(solution["PARAM_NAMES"]) == checks.PARAM_NAMES
-    assert tuple(solution["ACT_NAMES"]) == checks.ACT_NAMES
-    assert tuple(solution["BACKWARD_ORDER"]) == checks.BACKWARD_ORDER
-    p = checks._params(0)
-    Xb, Yb = checks._batch(1, 20)
-    mine, ref = solution["forward"](p, Xb, Yb), checks.forward(p, Xb, Yb)
+    params, acts, order = checks.network_names()
+    assert tuple(solution["PARAM_NAMES"]) == params
+    assert tuple(solution["ACT_NAMES"]) == acts
+    assert tuple(solution["BACKWARD_ORDER"]) == order
+    p = checks.ninja_params(0)
+    Xb, Yb = checks.ninja_batch(1, 20)
+    mine, ref = solution["forward"](p, Xb, Yb), checks.ninja_forward(p, Xb, Yb)
     assert set(mine) == set(ref)
     assert all(torch.equal(mine[k], ref[k]) for k in ref)
 
@@ -118,6 +112,9 @@ MISTAKES = [
     ("init", "init", [("gain / math.sqrt(layer.in_features)", "1 / math.sqrt(layer.in_features)")],
      "gain ignored"),
     ("init", "init", [("layer.bias.zero_()", "pass")], "bias not zeroed"),
+    ("init", "init", [("layer.weight.normal_(0.0, gain / math.sqrt(layer.in_features))",
+                       "layer.weight.uniform_(-1.0, 1.0).mul_(3 ** 0.5 * gain / math.sqrt(layer.in_features))")],
+     "uniform weights with the right standard deviation"),
     ("batchnorm", "batchnorm", [("mean, var = self.running_mean, self.running_var",
                                  "mean, var = x.mean(0), ((x - x.mean(0)) ** 2).mean(0)")],
      "batch statistics in eval mode"),
@@ -135,6 +132,25 @@ MISTAKES = [
      "training mode normalises with the unbiased variance"),
     ("batchnorm", "batchnorm", [("            with torch.no_grad():\n", "            if True:\n")],
      "running statistics updated inside the autograd graph"),
+    ("mlp_bn", "mlp_bn", [("h = torch.tanh(self.bn(self.hidden(e)))", "h = self.bn(torch.tanh(self.hidden(e)))")],
+     "batchnorm after tanh"),
+    ("mlp_bn", "mlp_bn", [("h = torch.tanh(self.bn(self.hidden(e)))", "h = self.bn(self.hidden(e))")],
+     "tanh forgotten"),
+    ("mlp_bn", "mlp_bn", [("self.bn = BatchNorm1d(n_hidden)",
+                           "self.bn = nn.BatchNorm1d(n_hidden, track_running_stats=False)")],
+     "no running statistics: eval mode normalises with the batch"),
+    ("mlp_bn", "mlp_bn", [("h = torch.tanh(self.bn(self.hidden(e)))",
+                           "z = self.hidden(e)\n        h = torch.tanh(self.bn.weight * (z - z.mean(0)) / z.std(0) + self.bn.bias)")],
+     "batchnorm by hand with the batch statistics in every mode"),
+    ("bn_fold", "bn_fold", [("torch.sqrt(bn.running_var + bn.eps)", "torch.sqrt(bn.running_var)")],
+     "eps forgotten"),
+    ("bn_fold", "bn_fold", [("(bias - bn.running_mean) * scale + bn.bias", "bias * scale + bn.bias")],
+     "running mean forgotten in the bias"),
+    ("bn_fold", "bn_fold", [("folded.weight.copy_(linear.weight * scale[:, None])",
+                             "folded.weight.copy_(linear.weight.mul_(scale[:, None]))")],
+     "the given linear layer scaled in place"),
+    ("bn_fold", "bn_fold", [("linear.weight * scale[:, None]", "linear.weight * scale[None, :]")],
+     "columns scaled instead of rows"),
     ("mnist_forward", "mnist_forward", [("torch.softmax(y_tilde, dim=1)", "torch.softmax(y_tilde, dim=0)")],
      "softmax over the batch dimension"),
     ("mnist_forward", "mnist_forward", [("y_tilde = h @ w2.T + b2", "y_tilde = h @ w2.T")],
@@ -158,7 +174,7 @@ def test_every_exercise_has_two_caught_mistakes():
     counts = {}
     for exercise, *_ in MISTAKES:
         counts[exercise] = counts.get(exercise, 0) + 1
-    assert set(counts) == set(run_all({})) and min(counts.values()) >= 2, counts
+    assert set(counts) == set(exercises(SESSION)) and min(counts.values()) >= 2, counts
 
 
 def test_messages_point_at_the_mistake(solution):
@@ -237,6 +253,22 @@ ALTERNATIVES = [
          "    loss = F.nll_loss(F.log_softmax(model(Xb), dim=-1), Yb)\n    loss.backward()\n"
          "    optimizer.step()\n    model.zero_grad(set_to_none=True)\n    return float(loss.detach())\n")],
      "nn.Sequential, NLL of log-softmax, gradients zeroed after the step"),
+    ("mlp_torch", [("    optimizer.zero_grad()\n    loss.backward()\n    optimizer.step()\n",
+                    "    loss.backward()\n    optimizer.step()\n    optimizer.zero_grad()\n")],
+     "optimizer.zero_grad() after optimizer.step()"),
+    ("batchnorm", [
+        ("            mean = x.mean(0)  # (dim,)\n"
+         "            var = ((x - mean) ** 2).mean(0)  # (dim,) biased: divide by n\n"
+         "            with torch.no_grad():\n"
+         "                self.running_mean.mul_(1 - self.momentum).add_(self.momentum * mean)\n"
+         "                self.running_var.mul_(1 - self.momentum).add_(self.momentum * var * n / (n - 1))\n",
+         "            mean = x.mean(0, keepdim=True)  # (1, dim)\n"
+         "            var = x.var(0, keepdim=True, unbiased=False)  # (1, dim)\n"
+         "            with torch.no_grad():\n"
+         "                self.running_mean = (1 - self.momentum) * self.running_mean + self.momentum * mean\n"
+         "                self.running_var = ((1 - self.momentum) * self.running_var\n"
+         "                                    + self.momentum * x.var(0, keepdim=True))\n")],
+     "running statistics kept with shape (1, dim)"),
     ("init", [("        layer.weight.normal_(0.0, gain / math.sqrt(layer.in_features))\n"
                "        if layer.bias is not None:\n            layer.bias.zero_()\n",
                "        fan_in = layer.weight.shape[1]\n"
@@ -261,6 +293,27 @@ ALTERNATIVES = [
         ("        x_hat = (x - mean) / torch.sqrt(var + self.eps)  # (B, dim)\n",
          "        x_hat = (x - mean) * torch.rsqrt(var + self.eps)\n")],
      "batchnorm with lerp, rebound buffers, rsqrt"),
+    ("mlp_bn", [("self.bn = BatchNorm1d(n_hidden)", "self.bn = nn.BatchNorm1d(n_hidden)"),
+                ("nn.Linear(block_size * n_embd, n_hidden, bias=False)", "nn.Linear(block_size * n_embd, n_hidden)"),
+                ("        e = self.emb(x).flatten(1)  # (B, 30)\n"
+                 "        h = torch.tanh(self.bn(self.hidden(e)))  # (B, 100)\n"
+                 "        return self.out(h)  # (B, 27)\n",
+                 "        return self.out(self.bn(self.hidden(self.emb(x).view(x.shape[0], -1))).tanh())\n")],
+     "nn.BatchNorm1d, a hidden bias, forward in one line"),
+    ("bn_fold", [("    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)  # (out,)\n"
+                  "    bias = linear.bias if linear.bias is not None else torch.zeros_like(bn.running_mean)  # (out,)\n"
+                  "    folded = nn.Linear(linear.in_features, linear.out_features,\n"
+                  "                       device=linear.weight.device, dtype=linear.weight.dtype)\n"
+                  "    with torch.no_grad():\n"
+                  "        folded.weight.copy_(linear.weight * scale[:, None])  # (out, in)\n"
+                  "        folded.bias.copy_((bias - bn.running_mean) * scale + bn.bias)  # (out,)\n",
+                  "    folded = nn.Linear(linear.in_features, linear.out_features)\n"
+                  "    with torch.no_grad():\n"
+                  "        s = bn.weight * (bn.running_var + bn.eps).rsqrt()\n"
+                  "        folded.weight.copy_(torch.diag(s) @ linear.weight)\n"
+                  "        b = linear.bias if linear.bias is not None else 0.0 * bn.bias\n"
+                  "        folded.bias.copy_(bn(b[None])[0])  # eval-mode batchnorm of the bias\n")],
+     "folding with diag and the eval-mode batchnorm of the bias"),
     ("mnist_forward", [("    h_tilde = x @ w1.T + b1  # (n, n_h)\n", "    h_tilde = torch.einsum('nx,hx->nh', x, w1) + b1\n"),
                        ("    y_hat = torch.softmax(y_tilde, dim=1)  # (n, 10)\n",
                         "    e = torch.exp(y_tilde.double() - y_tilde.double().max(dim=1, keepdim=True).values)\n"
@@ -291,3 +344,27 @@ ALTERNATIVES = [
 @pytest.mark.parametrize("cell,edits,what", ALTERNATIVES, ids=[a[2] for a in ALTERNATIVES])
 def test_correct_variant_keeps_every_point(solution, cell, edits, what):
     assert failing(with_edits(solution, cell, edits)) == {}, f"a correct answer lost points: {what}"
+
+
+def test_starred_marks_in_headings_match_the_policy():
+    """An exercise heading carries (*) exactly when the exercise is starred; parts carry none."""
+    import nbformat
+
+    from autograder.paths import source_notebook
+    from autograder.policy import load_policy
+
+    starred = set(load_policy().sessions[SESSION].starred)
+    nb = nbformat.read(source_notebook(SESSION), as_version=4)
+    heading, seen = None, {}
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("## "):
+                    assert "(\\*)" not in line, line
+                if line.startswith("### Exercise"):
+                    heading = line
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
+        if grade_id.endswith("__visible"):
+            seen[grade_id[: -len("__visible")]] = "(\\*)" in heading
+    assert set(seen) == set(exercises(SESSION))
+    assert {name for name, star in seen.items() if star} == starred

@@ -16,7 +16,7 @@ def failing(ns):
 
 @pytest.fixture(scope="module")
 def solution():
-    return namespace(SESSION, stop_before="train_step__visible")
+    return namespace(SESSION, solutions_only=True)
 
 
 def test_solution_passes_every_check(solution):
@@ -86,6 +86,17 @@ MISTAKES = [
     ("nn", "nn_classes", [("sum((wi * xi for wi, xi in zip(self.w, x)), self.b)",
                            "sum((wi * xi for wi, xi in zip(self.w, x)))")],
      "neuron without its bias"),
+    ("forward_mode", "dual", [("self.dot * other.val + self.val * other.dot",
+                               "self.dot * other.dot")], "product rule multiplies the tangents"),
+    ("forward_mode", "dual", [("return Dual(t, (1 - t * t) * self.dot)", "return Dual(t, 1 - t * t)")],
+     "tanh forgets the incoming tangent"),
+    ("forward_mode", "dual", [("Dual(x, 1.0 if j == i else 0.0)", "Dual(x, 1.0)")],
+     "every input starts with tangent 1 (gives the sum of the partials)"),
+    ("hinge_loss", "hinge_loss", [("(1 + -yj * sj).relu()", "(1 + -yj * sj)")],
+     "hinge without max(0, ·)"),
+    ("hinge_loss", "hinge_loss", [(") / len(ys)", ")")], "sum instead of mean over the batch"),
+    ("hinge_loss", "hinge_loss", [("sum(p * p for p in params)", "sum(p for p in params)")],
+     "L2 penalty without the square"),
     ("train_step", "train_step", [("    for p in model.parameters():\n        p.grad = 0.0\n", "")],
      "gradients never reset"),
     ("train_step", "train_step", [("p.data -= lr * p.grad", "p.data += lr * p.grad")],
@@ -96,7 +107,7 @@ MISTAKES = [
 
 @pytest.mark.parametrize("exercise,cell,edits,what", MISTAKES, ids=[m[3] for m in MISTAKES])
 def test_typical_mistake_loses_its_exercise(exercise, cell, edits, what):
-    ns = namespace(SESSION, {cell: edits}, stop_before="train_step__visible")
+    ns = namespace(SESSION, {cell: edits}, solutions_only=True)
     assert exercise in failing(ns), f"the checks did not catch: {what}"
 
 
@@ -170,6 +181,15 @@ ALTERNATIVES = [
                      "        params = []\n        for layer in reversed(self.layers):\n"
                      "            params += layer.parameters()\n        return params")],
      "neuron as a loop, parameters in another order"),
+    ("dual", [("    grads = []\n    for i in range(len(xs)):\n        duals = [Dual(x, 1.0 if j == i else 0.0) for j, x in enumerate(xs)]\n        grads.append(f(duals).dot)\n    return grads\n",
+               "    n = len(xs)\n    return [f([Dual(xs[j], float(i == j)) for j in range(n)]).dot for i in range(n)]\n")],
+     "forward_grad as a comprehension"),
+    ("hinge_loss", [("    data_loss = sum((1 + -yj * sj).relu() for sj, yj in zip(scores, ys)) / len(ys)\n"
+                     "    reg_loss = alpha * sum(p * p for p in params)\n    return data_loss + reg_loss\n",
+                     "    total = Value(0.0)\n    for sj, yj in zip(scores, ys):\n"
+                     "        total = total + (-(sj * yj) + 1).relu() * (1.0 / len(ys))\n"
+                     "    for p in params:\n        total = total + alpha * p ** 2\n    return total\n")],
+     "hinge loss accumulated in a loop, p ** 2"),
     ("train_step", [("    for p in model.parameters():\n        p.grad = 0.0\n", ""),
                     ("    loss = sum((p - y) ** 2 for p, y in zip(preds, ys)) / len(ys)\n",
                      "    for p in model.parameters():\n        p.grad = 0\n"
@@ -182,5 +202,5 @@ ALTERNATIVES = [
 
 @pytest.mark.parametrize("cell,edits,what", ALTERNATIVES, ids=[a[2] for a in ALTERNATIVES])
 def test_correct_variant_keeps_every_point(cell, edits, what):
-    ns = namespace(SESSION, {cell: edits}, stop_before="train_step__visible")
+    ns = namespace(SESSION, {cell: edits}, solutions_only=True)
     assert failing(ns) == {}, f"a correct answer lost points: {what}"

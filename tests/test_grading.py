@@ -75,12 +75,12 @@ def test_feedback_files_say_what_failed_without_test_code(demo):
     folder = demo[1].parent / "feedback"
     bob = (folder / "bob" / "01_micrograd.md").read_text()
     assert bob.startswith("# 01_micrograd — micrograd: 2 / 4")
-    assert "| nn | 0 / 3 | not implemented yet |" in bob
+    assert "| nn | 0 / 3 | MLP(3, [4, 4, 1]): not implemented yet |" in bob
     assert "| value_ops | 3 / 3 | passed |" in bob
     dave = (folder / "dave" / "01_micrograd.md").read_text()
     assert "- late: submitted" in dave
     every = " ".join(p.read_text() for p in folder.rglob("*.md"))
-    assert "checks.check_" not in every and "HIDDEN" not in every
+    assert "judge_" not in every and "HIDDEN" not in every and "def " not in every
 
 
 def _submit(root, student, session, nb):
@@ -150,7 +150,7 @@ def test_renamed_notebook_is_graded_and_noted(micrograd_batch):
 def test_feedback_never_shows_hidden_test_code(micrograd_batch, demo):
     text = " ".join("; ".join(r.reasons) for r in micrograd_batch.values())
     text += " ".join("; ".join(r.reasons) for r in demo[0].values())
-    assert "checks.check_" not in text and "BEGIN HIDDEN" not in text
+    assert "judge_" not in text and "BEGIN HIDDEN" not in text and "def " not in text
 
 
 def test_solution_notebook_has_no_outputs_to_trust():

@@ -32,7 +32,7 @@ def test_shipped_config_loads_with_the_2025_dates(policy):
     assert s.class_date == dt.date(2025, 2, 5)
     # 23:59:59 in Paris (UTC+1 in February) is 22:59:59 UTC
     assert s.deadline.astimezone(UTC) == dt.datetime(2025, 2, 5, 22, 59, 59, tzinfo=UTC)
-    assert policy.sessions["03_backprop"].starred == ("mlp_torch", "batchnorm")
+    assert policy.sessions["03_backprop"].starred == ("mlp_torch", "batchnorm", "mlp_bn")
 
 
 def test_starred_exercises_exist_in_their_notebooks(policy):
@@ -120,23 +120,23 @@ def test_deadline_compares_instants_not_wall_clocks(policy):
 
 def test_starred_missing_caps_at_2(policy):
     on_time = deadline(policy, "03_backprop") - dt.timedelta(hours=1)
-    v = score_submission(policy, "03_backprop", 19, 20, {"mlp_torch": True, "batchnorm": False},
-                         on_time)
+    v = score_submission(policy, "03_backprop", 19, 20, {"mlp_torch": True, "batchnorm": False,
+                                                         "mlp_bn": True}, on_time)
     assert (v.raw_score, v.score, v.starred_missing) == (4, 2, ("batchnorm",))
     assert "batchnorm" in v.reasons[0] and "capped at 2" in v.reasons[0]
 
 
 def test_starred_done_is_not_capped(policy):
     on_time = deadline(policy, "03_backprop") - dt.timedelta(hours=1)
-    v = score_submission(policy, "03_backprop", 20, 20, {"mlp_torch": True, "batchnorm": True},
-                         on_time)
+    v = score_submission(policy, "03_backprop", 20, 20, {"mlp_torch": True, "batchnorm": True,
+                                                         "mlp_bn": True}, on_time)
     assert v.score == 4 and v.starred_missing == ()
 
 
 def test_starred_missing_and_late_give_1_with_both_reasons(policy):
     late = deadline(policy, "03_backprop") + dt.timedelta(seconds=1)
     v = score_submission(policy, "03_backprop", 20, 20, {"mlp_torch": False}, late)
-    assert v.score == 1 and v.late and v.starred_missing == ("mlp_torch", "batchnorm")
+    assert v.score == 1 and v.late and v.starred_missing == ("mlp_torch", "batchnorm", "mlp_bn")
     assert len(v.reasons) == 2
 
 

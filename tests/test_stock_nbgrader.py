@@ -11,7 +11,7 @@ from nbgrader.api import Gradebook
 from autograder import nbgrader_api
 from autograder.examples import fill
 from autograder.paths import SOLUTIONS_DIR, source_notebook
-from tests.hostile import TRUE_ALLCLOSE, WRONG, setup_code, wrong
+from tests.hostile import TOTAL, TRUE_ALLCLOSE, WRONG, setup_code, wrong
 
 pytestmark = pytest.mark.slow
 SESSION = "01_micrograd"
@@ -36,7 +36,7 @@ def _course(root, submissions, extra=None):
 def test_stock_autograde_runs_the_course_judge(tmp_path):
     scores = _course(tmp_path, {"solved": fill(SESSION, None), "blank": fill(SESSION, 0),
                                 "cheat": setup_code(wrong(), TRUE_ALLCLOSE)})
-    assert scores == {"solved": 20, "blank": 0, "cheat": WRONG}
+    assert scores == {"solved": TOTAL, "blank": 0, "cheat": WRONG}
 
 
 def test_without_the_course_config_hidden_cells_refuse(tmp_path):
@@ -46,7 +46,7 @@ def test_without_the_course_config_hidden_cells_refuse(tmp_path):
     plain = Config()  # the course's settings, nbgrader's own Execute step
     plain.Autograde.autograde_preprocessors = Autograde.class_traits()["autograde_preprocessors"].default()
     scores = _course(tmp_path, {"solved": fill(SESSION, None)}, plain)
-    assert scores["solved"] < 20  # the hidden cells failed: visible points at most
+    assert scores["solved"] < TOTAL  # the hidden cells failed: visible points at most
     nb = nbformat.read(tmp_path / "autograded" / "solved" / SESSION /
                        source_notebook(SESSION).name, as_version=4)
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]

@@ -458,3 +458,113 @@ def judge_train_step(obs, seed):
         if values.shape != flat.shape or not torch.allclose(values, flat, rtol=1e-6, atol=1e-9):
             raise Fail(f"after step {step} the parameters differ from p.data -= lr * p.grad. "
                        f"Did you reset every p.grad to 0 before backward()?")
+
+
+# --- Exercise 6: forward mode with dual numbers ----------------------------------------------
+
+@kernel
+def dual_cases(seed):
+    """(a, a', b, b') pairs for the dual-number operations."""
+    rng = random.Random(seed)
+    return [(operand(rng), rng.uniform(-2, 2), operand(rng), rng.uniform(-2, 2)) for _ in range(3)]
+
+
+@kernel
+def graded_functions(seed):
+    """(name, f, point): functions of 3 to 6 inputs built from +, -, *, tanh and constants."""
+    rng = random.Random(seed + 3)
+    c1, c2 = rng.uniform(0.5, 2), rng.uniform(0.5, 2)
+
+    def ring(v):
+        return sum(((v[i] * v[(i + 1) % len(v)] * c1).tanh() for i in range(len(v))), 0.0)
+
+    cases = [
+        ("f(v) = tanh(v0·v1 + c·v2)·v0 − c'·v1",
+         lambda v: (v[0] * v[1] + v[2] * c1).tanh() * v[0] - v[1] * c2, 3),
+        ("f(v) = Σ tanh(c·v_i·v_(i+1))", ring, rng.randint(4, 6)),
+        ("f(v) = (2 − v0)·v1·v1 + tanh(v2)", lambda v: (2 - v[0]) * v[1] * v[1] + v[2].tanh(), 3),
+    ]
+    return [(name, f, [rng.uniform(-1.5, 1.5) for _ in range(n)]) for name, f, n in cases]
+
+
+@probe("forward_mode")
+def probe_forward_mode(ns, seed):
+    Dual, forward_grad = need(ns, "Dual", "forward_grad")
+    ops = []
+    for a, da, b, db in dual_cases(seed):
+        x, y = Dual(a, da), Dual(b, db)
+        for name, fn in (("x + y", lambda: x + y), ("x * y", lambda: x * y),
+                         ("x.tanh()", lambda: x.tanh()), ("3 * x + 1", lambda: 3 * x + 1)):
+            out = call(f"{name} for Dual numbers", fn)
+            ops.append([getattr(out, "val", None), getattr(out, "dot", None)])
+    grads = [[float(g) for g in call(f"forward_grad({name})", forward_grad, f, list(xs))]
+             for name, f, xs in graded_functions(seed)]
+    return {"ops": ops, "grads": grads}
+
+
+@judge("forward_mode")
+def judge_forward_mode(obs, seed):
+    want = []
+    for a, da, b, db in dual_cases(seed):
+        t = math.tanh(a)
+        want += [("x + y", a + b, da + db), ("x * y", a * b, da * b + a * db),
+                 ("x.tanh()", t, (1 - t * t) * da), ("3 * x + 1", 3 * a + 1, 3 * da)]
+    expect(len(obs["ops"]) == len(want), "malformed observation")
+    for (name, val, dot), (got_val, got_dot) in zip(want, obs["ops"]):
+        expect(close(number(got_val, f"{name}: .val"), val, RTOL, ATOL),
+               f"{name}: .val is {got_val!r}, which is wrong")
+        expect(close(number(got_dot, f"{name}: .dot"), dot, RTOL, ATOL),
+               f"{name}: .dot is {got_dot:.6g}, which is wrong (sum rule a' + b', product rule "
+               f"a'b + ab', tanh: (1 - tanh² a)·a')")
+    functions = graded_functions(seed)
+    expect(len(obs["grads"]) == len(functions), "malformed observation")
+    for (name, f, xs), got in zip(functions, obs["grads"]):
+        leaves = [_torch(x) for x in xs]
+        f(leaves).backward()
+        expect(len(got) == len(xs), f"forward_grad({name}) gave {len(got)} partial derivatives "
+                                    f"for {len(xs)} inputs")
+        for i, (g, leaf) in enumerate(zip(got, leaves)):
+            expect(close(number(g, "a partial derivative"), leaf.grad.item(), RTOL, ATOL),
+                   f"forward_grad({name}) at a random point: ∂f/∂v{i} is {g:.6g}, which is "
+                   f"wrong. Pass i starts input i with tangent 1 and every other with 0.")
+
+
+# --- Exercise 9: the max-margin loss ---------------------------------------------------------
+
+@kernel
+def hinge_inputs(seed):
+    rng = random.Random(seed)
+    scores = [rng.uniform(-2.5, 2.5) for _ in range(8)]
+    return scores, [rng.choice((-1.0, 1.0)) for _ in scores], \
+        [rng.uniform(-1.5, 1.5) for _ in range(5)], rng.uniform(0.01, 0.2)
+
+
+@probe("hinge_loss")
+def probe_hinge_loss(ns, seed):
+    Value, hinge_loss = need(ns, "Value", "hinge_loss")
+    scores, ys, params, alpha = hinge_inputs(seed)
+    s, p = [Value(x) for x in scores], [Value(x) for x in params]
+    loss = call("hinge_loss(scores, ys, params, alpha)", hinge_loss, s, list(ys), p, alpha)
+    if not isinstance(loss, Value):
+        raise StudentError(f"hinge_loss must return a Value, got {type(loss).__name__}")
+    call("the _backward closures of the loss", reference_backward, loss)
+    return {"loss": loss.data, "score_grads": [v.grad for v in s],
+            "param_grads": [v.grad for v in p]}
+
+
+@judge("hinge_loss")
+def judge_hinge_loss(obs, seed):
+    scores, ys, params, alpha = hinge_inputs(seed)
+    s, p = _torch(scores), _torch(params)
+    loss = torch.relu(1 - torch.tensor(ys, dtype=torch.float64) * s).mean() + alpha * (p * p).sum()
+    loss.backward()
+    got = number(obs["loss"], "the loss")
+    expect(close(got, loss.item(), RTOL, ATOL),
+           f"hinge_loss of 8 scores with alpha={alpha:.3g} is {got:.6g}, which is wrong: the mean "
+           f"over the batch of max(0, 1 - y·s), plus alpha times the sum of the squared parameters")
+    for what, grads, ref in (("scores", obs["score_grads"], s), ("parameters", obs["param_grads"], p)):
+        values = torch.tensor([number(g, f"a gradient of the {what}") for g in grads],
+                              dtype=torch.float64)
+        expect(values.shape == ref.grad.shape and torch.allclose(values, ref.grad, RTOL, ATOL),
+               f"the gradients of the {what} through hinge_loss are wrong: build the loss from "
+               f"Value operations (relu for max(0, ·)) so that backward() reaches every input")
