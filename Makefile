@@ -13,7 +13,7 @@ FEEDBACK    ?= feedback
 SIMILARITY  ?= similarity
 
 .DEFAULT_GOAL := help
-.PHONY: help env release check-release examples demo autograde export feedback report similarity test test-fast bench freeze clean
+.PHONY: help env release check-release student-bundle test-e2e examples demo autograde export feedback report similarity test test-fast bench freeze clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -32,6 +32,9 @@ release: $(STAMP) ## regenerate the student notebooks in notebooks/ from solutio
 
 check-release: $(STAMP) ## fail when notebooks/ is stale or leaks solutions or hidden tests
 	$(BIN)/python -m autograder check-release
+
+student-bundle: $(STAMP) ## the folder and zip published to students: build/student-bundle/deepcourse-student{,.zip}
+	$(BIN)/python -m autograder student-bundle --out build/student-bundle
 
 examples: $(STAMP) ## write the example submissions under build/examples/submissions
 	$(BIN)/python -m autograder examples --out build/examples/submissions
