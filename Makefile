@@ -16,7 +16,7 @@ SIMILARITY  ?= similarity
 .PHONY: help env release check-release student-bundle test-e2e examples demo autograde export feedback report similarity test test-fast bench freeze clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 env: $(STAMP) ## create the virtual environment .venv with the exact pins (once)
 
@@ -61,6 +61,9 @@ similarity: $(STAMP) ## per session, an HTML report and a CSV of look-alike answ
 
 test: $(STAMP) ## the whole test suite (executes every solution notebook)
 	$(BIN)/python -m pytest
+
+test-e2e: $(STAMP) ## JupyterLab in headless Chromium: a released notebook runs and plots (screenshot in build/e2e/)
+	$(BIN)/python -m pytest -m e2e -rs
 
 test-fast: $(STAMP) ## the tests that do not execute notebooks
 	$(BIN)/python -m pytest -m "not slow"
