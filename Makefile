@@ -14,10 +14,10 @@ SIMILARITY  ?= similarity
 
 .DEFAULT_GOAL := help
 
-.PHONY: help env data release check-release examples demo autograde export feedback report similarity test test-fast bench freeze clean
+.PHONY: help env data release check-release student-bundle test-e2e examples demo autograde export feedback report similarity test test-fast bench freeze clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 env: $(STAMP) ## create the virtual environment .venv with the exact pins (once)
 
@@ -38,6 +38,9 @@ release: $(STAMP) ## regenerate the student notebooks in notebooks/ from solutio
 
 check-release: $(STAMP) ## fail when notebooks/ is stale or leaks solutions or hidden tests
 	$(BIN)/python -m autograder check-release
+
+student-bundle: $(STAMP) ## the folder and zip published to students: build/student-bundle/deepcourse-student{,.zip}
+	$(BIN)/python -m autograder student-bundle --out build/student-bundle
 
 examples: $(STAMP) ## write the example submissions under build/examples/submissions
 	$(BIN)/python -m autograder examples --out build/examples/submissions
@@ -65,6 +68,9 @@ similarity: $(STAMP) ## per session, an HTML report and a CSV of look-alike answ
 
 test: $(STAMP) ## the whole test suite (executes every solution notebook)
 	$(BIN)/python -m pytest
+
+test-e2e: $(STAMP) ## JupyterLab in headless Chromium: a released notebook runs and plots (screenshot in build/e2e/)
+	$(BIN)/python -m pytest -m e2e -rs
 
 test-fast: $(STAMP) ## the tests that do not execute notebooks
 	$(BIN)/python -m pytest -m "not slow"

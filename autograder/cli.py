@@ -1,4 +1,4 @@
-"""Command line: ``python -m autograder {grade,export,feedback,report,similarity,release,...}``.
+"""Command line: ``python -m autograder <command>`` (grade, export, feedback, report, ...).
 
 Thin on purpose: each sub-command maps its options onto one plain function.
 """
@@ -55,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="course folder holding gradebook.db (default: the course repository)")
     r.add_argument("--out", default="build/report", help="folder (default: build/report)")
     sub.add_parser("release", help="regenerate notebooks/ from solutions/")
+    b = sub.add_parser("student-bundle", help="the folder and zip published to students")
+    b.add_argument("--out", default="build/student-bundle",
+                   help="folder (default: build/student-bundle)")
     sub.add_parser("check-release", help="fail when notebooks/ is stale or leaks answers")
     e = sub.add_parser("examples", help="write the example submissions")
     e.add_argument("--out", default="build/examples/submissions")
@@ -137,6 +140,12 @@ def _run(args) -> int:
 
         for path in release():
             print(f"released {path}")
+        return 0
+    if args.command == "student-bundle":
+        from autograder.bundle import build_bundle
+
+        folder, archive = build_bundle(args.out)
+        print(f"student bundle: {folder} and {archive}")
         return 0
     if args.command == "check-release":
         from autograder.release import check_release

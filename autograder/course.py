@@ -9,7 +9,6 @@ from traitlets.config import Config
 from autograder.paths import REPO_ROOT
 
 COURSE_ID = "deepcourse"
-RELEASE_HEADER = REPO_ROOT / "autograder" / "templates" / "release_header.ipynb"
 # Stub left in place of each solution block of a released notebook.
 CODE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
 
@@ -25,7 +24,9 @@ def course_config(root: Path | str = REPO_ROOT, db_url: str | None = None) -> Co
     c.CourseDirectory.db_url = db_url or f"sqlite:///{root / 'gradebook.db'}"
     c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", ".DS_Store"]
     c.ClearSolutions.code_stub = {"python": CODE_STUB}
-    c.IncludeHeaderFooter.header = str(RELEASE_HEADER)
+    # Each released notebook opens with its session's instructions for students and ends with
+    # the self-check (autograder/student_notebook.py), in place of a static header file.
+    c.GenerateAssignment.preprocessors = student_release_steps()
     # For instructors who run `nbgrader autograde` by hand: nbgrader counts any stderr output
     # of a test cell as a failure, so a library warning would cost a correct answer its points.
     # (`python -m autograder grade` does not look at stderr at all.)
@@ -35,6 +36,17 @@ def course_config(root: Path | str = REPO_ROOT, db_url: str | None = None) -> Co
     # without this, code in the student's kernel would decide which test cells pass.
     c.Autograde.autograde_preprocessors = judged_autograde_steps()
     return c
+
+
+def student_release_steps() -> list:
+    """nbgrader's generate_assignment steps, its IncludeHeaderFooter replaced by StudentNotebook."""
+    from nbgrader.converters import GenerateAssignment
+    from nbgrader.preprocessors import IncludeHeaderFooter
+
+    from autograder.student_notebook import StudentNotebook
+
+    return [StudentNotebook if step is IncludeHeaderFooter else step
+            for step in GenerateAssignment.class_traits()["preprocessors"].default()]
 
 
 def judged_autograde_steps() -> list:
