@@ -8,18 +8,30 @@ between a node and its inputs.
 from __future__ import annotations
 
 
-def _topological(root) -> list:
-    """Every node under ``root``, each after its inputs (iterative: deep graphs are fine)."""
-    order, seen, stack = [], set(), [(root, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-        elif id(node) not in seen:
-            seen.add(id(node))
-            stack.append((node, True))
-            stack.extend((child, False) for child in node._prev)
-    return order
+def _columns(root) -> dict[int, list]:
+    """Nodes by column: a node sits one column left of the leftmost node that uses it."""
+    nodes, seen, todo = [], {id(root)}, [root]
+    while todo:  # every node once
+        node = todo.pop()
+        nodes.append(node)
+        for child in node._prev:
+            if id(child) not in seen:
+                seen.add(id(child))
+                todo.append(child)
+    distance = {id(root): 0}  # longest distance from the root, relaxed until it is stable
+    changed = True
+    while changed:
+        changed = False
+        for node in nodes:
+            for child in node._prev:
+                if id(node) in distance and distance.get(id(child), -1) < distance[id(node)] + 1:
+                    distance[id(child)] = distance[id(node)] + 1
+                    changed = True
+    deepest = max(distance.values())
+    columns: dict[int, list] = {}
+    for node in nodes:
+        columns.setdefault(deepest - distance[id(node)], []).append(node)
+    return dict(sorted(columns.items()))
 
 
 def draw_graph(root, labels: dict | None = None, ax=None):
@@ -27,13 +39,8 @@ def draw_graph(root, labels: dict | None = None, ax=None):
     import matplotlib.pyplot as plt
 
     labels = {id(k): v for k, v in (labels or {}).items()}
-    order = _topological(root)
-    depth = {}
-    for node in order:
-        depth[id(node)] = 1 + max((depth[id(c)] for c in node._prev), default=-1)
-    columns: dict[int, list] = {}
-    for node in order:
-        columns.setdefault(depth[id(node)], []).append(node)
+    columns = _columns(root)
+    order = [n for col in columns.values() for n in col]
     pos = {id(n): (2.4 * d, -1.2 * i + 0.6 * (len(col) - 1)) for d, col in columns.items()
            for i, n in enumerate(col)}
     if ax is None:

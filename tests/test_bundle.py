@@ -20,7 +20,7 @@ EXPECTED = {"notebooks", "deepcourse", "data", "environment.yml", "requirements.
 # Helpers that share lines with one session's answers, each allowed with that session only:
 # deepcourse/makemore.py gives session 3 session 2's vocabulary, dataset and split (by design,
 # see its docstring); deepcourse/graphs.py orders a micrograd graph as backward() must.
-SHARED_ANSWERS = {"deepcourse/makemore.py": "02_makemore", "deepcourse/graphs.py": "01_micrograd"}
+SHARED_ANSWERS = {"deepcourse/makemore.py": "02_makemore"}  # session 3 reuses them
 NETWORK_ERRORS = ("NewConnectionError", "Failed to establish", "Temporary failure in name",
                   "Network is unreachable", "Max retries exceeded", "timed out")
 
