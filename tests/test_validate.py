@@ -3,6 +3,7 @@
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -20,12 +21,12 @@ def validate(path):
 
 def test_solution_passes_with_its_hidden_tests_judged(tmp_path):
     # the hidden cells call autograder.hidden.judged, which probes and judges in-process here
-    nb = shutil.copy(source_notebook(SESSION), tmp_path)
-    assert "Success! Your notebook passes all the tests." in validate(tmp_path / nb.name)
+    nb = Path(shutil.copy(source_notebook(SESSION), tmp_path))
+    assert "Success! Your notebook passes all the tests." in validate(nb)
 
 
 def test_blank_release_fails_with_the_visible_tests_messages(tmp_path):
-    nb = shutil.copy(NOTEBOOKS_DIR / SESSION / source_notebook(SESSION).name, tmp_path)
-    out = validate(tmp_path / nb.name)
+    nb = Path(shutil.copy(NOTEBOOKS_DIR / SESSION / source_notebook(SESSION).name, tmp_path))
+    out = validate(nb)
     assert "VALIDATION FAILED" in out and "NotImplementedError" in out
     assert "judge_" not in out and "HIDDEN TESTS" not in out
