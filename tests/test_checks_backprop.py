@@ -161,6 +161,24 @@ MISTAKES = [
      "bias gradient of the first sample only"),
     ("mnist_backward", "mnist_backward", [("(1 - h ** 2)", "(1 - h_tilde ** 2)")],
      "tanh derivative from the pre-activation"),
+    ("autograd_step", "autograd_step", [("            p.grad = None\n", "")], "gradients never reset"),
+    ("autograd_step", "autograd_step", [("F.cross_entropy(y_tilde, labels)",
+                                         "F.cross_entropy(y_tilde, labels, reduction='sum')")],
+     "summed cross-entropy instead of the mean"),
+    ("autograd_step", "autograd_step", [("            p -= lr * p.grad\n",
+                                         "            p = p - lr * p.grad\n")],
+     "the update rebinds a name instead of changing the tensor"),
+    ("autograd_step", "autograd_step", [("y_tilde = forward_pass(*params, x)[2]",
+                                         "y_tilde = forward_pass(*params, x)[3]")],
+     "cross-entropy of the probabilities instead of the logits"),
+    ("mnist_module", "mnist_module", [("return self.out(torch.tanh(self.hidden(x)))",
+                                       "return torch.softmax(self.out(torch.tanh(self.hidden(x))), dim=1)")],
+     "softmax in the module's forward"),
+    ("mnist_module", "mnist_module", [("return self.out(torch.tanh(self.hidden(x)))",
+                                       "return self.out(self.hidden(x))")],
+     "module without tanh"),
+    ("mnist_module", "mnist_module", [("self.out = nn.Linear(n_h, n_y)", "self.out = nn.Linear(n_h, n_y, bias=False)")],
+     "output layer without bias"),
 ]
 
 
@@ -338,6 +356,21 @@ ALTERNATIVES = [
     ("mnist_backward", [("    n = x.shape[0]\n", "    n = x.shape[0]\n"
                          "    x, y, h, y_hat, w2 = (t.double() for t in (x, y, h, y_hat, w2))\n")],
      "backward in float64"),
+    ("autograd_step", [("            p.grad = None\n", "            p.grad.zero_()\n"),
+                       ("    y_tilde = forward_pass(*params, x)[2]  # (n, 10) logits\n"
+                        "    loss = F.cross_entropy(y_tilde, labels)\n",
+                        "    y_hat = forward_pass(*[p.double() for p in params], x.double())[3]\n"
+                        "    loss = -torch.log(y_hat[torch.arange(len(labels)), labels]).mean()\n")],
+     "autograd step: float64 loss written out, gradients zeroed in place"),
+    ("autograd_step", [("    with torch.no_grad():\n        for p in params:\n"
+                        "            p -= lr * p.grad\n            p.grad = None\n",
+                        "    torch.optim.SGD(params, lr=lr).step()\n"
+                        "    for p in params:\n        p.grad = None\n")],
+     "autograd step: the update by a throwaway optimizer"),
+    ("mnist_module", [("        return self.out(torch.tanh(self.hidden(x)))  # (n, n_y)\n",
+                       "        h = self.hidden(x).tanh()\n"
+                       "        return F.linear(h, self.out.weight, self.out.bias)\n")],
+     "module forward with F.linear"),
 ]
 
 

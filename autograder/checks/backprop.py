@@ -625,7 +625,7 @@ def judge_batchnorm(obs, seed):
                          atol=1e-12)
 
 
-# --- Exercises 8 and 9: the MLP for MNIST ----------------------------------------------------
+# --- Exercises 10 and 11: the MLP for MNIST --------------------------------------------------
 
 @kernel
 def mnist_setup(seed, n, nx=12, nh=7, ny=5):
@@ -722,6 +722,124 @@ def judge_mnist_backward(obs, seed):
             _compare(got[i], want[i], f"{names[i]} for a batch of {n}",
                      f"Gradients of the mean cross-entropy over the batch. {hints[names[i]]}")
 
+
+
+# --- Exercises 12 and 13: the same network with autograd, then as an nn.Module ---------------
+
+@kernel
+def automation_setup(seed):
+    """Weights, a batch, its class indices and a learning rate for two steps of training."""
+    w1, b1, w2, b2, x, y = mnist_setup(seed, random.Random(seed).randint(8, 40))
+    return [w1, b1, w2, b2], x, y.argmax(1), random.Random(seed + 1).uniform(0.2, 0.8)
+
+
+def automation_reference(seed, steps):
+    """The float64 weights after each of ``steps`` gradient steps (autograd as the oracle)."""
+    params, x, labels, lr = automation_setup(seed)
+    params, out = [t.double() for t in params], []
+    for _ in range(steps):
+        params = [t.requires_grad_(True) for t in params]
+        loss = F.cross_entropy(mnist_reference(*params, x.double())[2], labels)
+        grads = torch.autograd.grad(loss, params)
+        params = [(t - lr * g).detach() for t, g in zip(params, grads)]
+        out.append((loss.item(), params))
+    return out
+
+
+def _judge_steps(obs, seed, what, hint):
+    """Compare the observed losses and weights of two steps with the reference."""
+    names = ("w1", "b1", "w2", "b2")
+    reference = automation_reference(seed, 2)
+    losses, states = _cases(obs, "losses", 2), _cases(obs, "params", 2)
+    for step, ((loss, want), got_loss, got) in enumerate(zip(reference, losses, states), 1):
+        value = number(got_loss, f"the loss {what} returned at step {step}")
+        expect(close(value, loss, 1e-5, 1e-7),
+               f"step {step}: {what} returned the loss {value:.6g}, which is not the mean "
+               f"cross-entropy of the batch before the update")
+        expect(isinstance(got, list) and len(got) == 4, MALFORMED)
+        for name, t, w in zip(names, got, want):
+            _compare(t, w, f"{name} after step {step} of {what}", hint)
+
+
+@probe("autograd_step")
+def probe_autograd_step(ns, seed):
+    autograd_step = need(ns, "autograd_step")
+    params, x, labels, lr = automation_setup(seed)
+    params = [t.clone().requires_grad_(True) for t in params]
+    held = list(params)  # the tensors the student must update in place
+    losses, states = [], []
+    for _ in range(2):
+        losses.append(snapshot(call("autograd_step(params, x, labels, lr)", autograd_step,
+                                    params, x, labels, lr)))
+        states.append([snapshot(t) for t in held])
+    return {"losses": losses, "params": states}
+
+
+@judge("autograd_step")
+def judge_autograd_step(obs, seed):
+    _judge_steps(obs, seed, "autograd_step",
+                 "loss = F.cross_entropy(forward_pass(*params, x)[2], labels); loss.backward(); "
+                 "then under torch.no_grad() update each tensor of params in place (p -= lr * "
+                 "p.grad) and reset p.grad, or the next step adds to it (it also uses your "
+                 "forward_pass: Exercise 10 first).")
+
+
+@kernel
+def module_layers(model, n_x, n_h, n_y):
+    """The hidden and output nn.Linear layers of the student's TwoLayerMLP."""
+    what = f"TwoLayerMLP({n_x}, {n_h}, {n_y})"
+    if not isinstance(model, nn.Module):
+        raise StudentError(f"must be a torch.nn.Module, got {type(model).__name__}", what)
+    layers = []
+    for name, shape in (("hidden", (n_x, n_h)), ("out", (n_h, n_y))):
+        layer = getattr(model, name, None)
+        if not isinstance(layer, nn.Linear) or (layer.in_features, layer.out_features) != shape:
+            raise StudentError(f"self.{name} must be nn.Linear({shape[0]}, {shape[1]})", what)
+        if layer.bias is None:
+            raise StudentError(f"self.{name} needs its bias", what)
+        layers.append(layer)
+    return layers
+
+
+@probe("mnist_module")
+def probe_mnist_module(ns, seed):
+    TwoLayerMLP = need(ns, "TwoLayerMLP")
+    params, x, labels, lr = automation_setup(seed)
+    (n_h, n_x), n_y = params[0].shape, params[2].shape[0]
+    model = call(f"TwoLayerMLP({n_x}, {n_h}, {n_y})", TwoLayerMLP, n_x, n_h, n_y)
+    hidden, out = module_layers(model, n_x, n_h, n_y)
+    held = [hidden.weight, hidden.bias, out.weight, out.bias]
+    with torch.no_grad():
+        for t, value in zip(held, params):
+            t.copy_(value)
+    logits = snapshot(call("model(x)", model, x))
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    losses, states = [], []
+    for _ in range(2):  # the course's train_step: what the notebook trains the module with
+        loss = F.cross_entropy(call("model(x)", model, x), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+        states.append([snapshot(t) for t in held])
+    return {"n_params": sum(t.numel() for t in model.parameters()), "logits": logits,
+            "losses": losses, "params": states}
+
+
+@judge("mnist_module")
+def judge_mnist_module(obs, seed):
+    params, x, labels, lr = automation_setup(seed)
+    (n_h, n_x), n_y = params[0].shape, params[2].shape[0]
+    want = n_h * n_x + n_h + n_y * n_h + n_y
+    expect(obs["n_params"] == want,
+           f"TwoLayerMLP({n_x}, {n_h}, {n_y}) should have {want} parameters (the weights and "
+           f"biases of its two layers), found {obs['n_params']!r}")
+    _compare(obs["logits"], mnist_reference(*(t.double() for t in params), x.double())[2],
+             f"model(x) for a batch of {x.shape[0]}",
+             "forward returns the logits self.out(tanh(self.hidden(x))), without the softmax.")
+    _judge_steps(obs, seed, "SGD on the module",
+                 "Every parameter must be registered (layers assigned as attributes of the "
+                 "module), and the logits must not go through softmax before F.cross_entropy.")
 
 
 # --- Exercise 8 (*): batchnorm in the session-2 MLP ------------------------------------------
