@@ -243,10 +243,10 @@ def _new_root(args, folder: str, workdir: str) -> None:
     _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
     python = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
     exposed = [p for p in [*SYSTEM, *sorted(python), *args.expose] if os.path.lexists(p)]
+    _tmpfs(_inside(root, "/tmp"), args.scratch_mb, "1777", False)  # under exposed folders in /tmp
     for path in exposed:
         if not os.path.lexists(_inside(root, path)):
             _bind(path, root)
-    _tmpfs(_inside(root, "/tmp"), args.scratch_mb, "1777", False)  # before what lies under it
     sockets, connection = os.path.join(folder, SOCKETS_NAME), os.path.realpath(args.connection_file)
     if owner:
         os.chown(sockets, KERNEL_UID, KERNEL_GID)

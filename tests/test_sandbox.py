@@ -263,6 +263,21 @@ def test_memory_is_limited_over_all_child_processes(tmp_path):
     forkserver.close_all()
 
 
+@slow
+def test_a_project_under_tmp_stays_readable(tmp_path, monkeypatch):
+    """A checkout in /tmp (a CI runner's clone, say): its folders are bound over the private /tmp."""
+    with tempfile.TemporaryDirectory(dir="/tmp") as project:
+        os.chmod(project, 0o755)  # as a checkout's folders are
+        Path(project, "marker.txt").write_text("the course files")
+        arguments = execute.sandbox_arguments
+        monkeypatch.setattr(execute, "sandbox_arguments",
+                            lambda *a: [*arguments(*a), "--expose", project])
+        run = _run(tmp_path, f"print(open({project!r} + '/marker.txt').read())")
+        forkserver.close_all()
+    assert run.events == [], run.events
+    assert _text(run, 0).strip() == "the course files", run.nb.cells[0].outputs
+
+
 def _rss_mb() -> float:
     with open("/proc/self/status") as f:
         line = next(x for x in f if x.startswith("VmRSS"))
