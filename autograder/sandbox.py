@@ -359,6 +359,7 @@ def main(argv: list[str] | None = None) -> None:
     _redirect_output(folder)
     report = os.open(os.path.join(folder, REPORT_NAME), os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
                      0o600)
+    import autograder.kernel_output  # noqa: F401  the kernel's stdout and stderr
     import autograder.probe_runtime  # noqa: F401  the only grading code a kernel uses
     from autograder import seccomp
 
@@ -380,6 +381,7 @@ def main(argv: list[str] | None = None) -> None:
     from ipykernel.kernelapp import launch_new_instance
 
     sys.argv = ["ipykernel", "-f", args.connection_file, "--IPKernelApp.log_level=ERROR",
+                "--IPKernelApp.outstream_class=autograder.kernel_output.CappedOutStream",
                 "--HistoryManager.enabled=False",
                 "--InlineBackend.figure_formats=[]"]  # figures are not drawn: nobody sees them
     launch_new_instance()

@@ -278,6 +278,16 @@ def test_a_project_under_tmp_stays_readable(tmp_path, monkeypatch):
     assert _text(run, 0).strip() == "the course files", run.nb.cells[0].outputs
 
 
+@slow
+def test_a_huge_print_costs_only_its_own_output(tmp_path):
+    """40 MB printed at once: over the size zmq lets through, which would cut every later output."""
+    run = _run(tmp_path, "print('x' * 40_000_000)", "print('after')")
+    forkserver.close_all()
+    assert _text(run, 1) == "after\n", (run.events, run.nb.cells[1].outputs)
+    assert any("truncated" in e for e in run.events), run.events
+    assert run.seconds < 30, f"the notebook took {run.seconds:.0f} s"
+
+
 def _rss_mb() -> float:
     with open("/proc/self/status") as f:
         line = next(x for x in f if x.startswith("VmRSS"))
