@@ -6,7 +6,7 @@ These tests execute notebooks through the real nbgrader autograde pipeline (mark
 import nbformat
 import pytest
 
-from autograder.examples import EXAMPLES, fill, solution_notebook, write_examples
+from autograder.examples import EXAMPLES, fill, solution_notebook, timestamp, write_examples
 from autograder.grade import grade_folder
 from autograder.paths import session_ids, source_notebook
 from autograder.results import COLUMNS, read_csv
@@ -87,6 +87,7 @@ def _submit(root, student, session, nb):
     folder = root / student / session
     folder.mkdir(parents=True)
     nbformat.write(nb, folder / source_notebook(session).name)
+    (folder / "timestamp.txt").write_text(timestamp(session, late=False) + "\n")
 
 
 def _mutated_solution(session, grade_id, old, new):
@@ -112,10 +113,10 @@ def micrograd_batch(tmp_path_factory):
         "        import warnings, sys\n        warnings.warn('harmless', UserWarning)\n"
         "        print('noise', file=sys.stderr)\n"
         "        out = Value(self.data + other.data, (self, other), \"+\")\n"))
-    # a correct answer under another file name, without timestamp
-    renamed = root / "renamed" / s
-    renamed.mkdir(parents=True)
-    nbformat.write(fill(s, None), renamed / "my_micrograd_final.ipynb")
+    # a correct answer under another file name
+    _submit(root, "renamed", s, fill(s, None))
+    (root / "renamed" / s / source_notebook(s).name).rename(
+        root / "renamed" / s / "my_micrograd_final.ipynb")
     rows = grade_folder(root, root / "grades.csv", echo=lambda *_: None)
     return {r.student: r for r in rows}
 
