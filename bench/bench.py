@@ -333,7 +333,8 @@ def write(part: str, numbers: dict) -> None:
                      "date": time.strftime("%Y-%m-%d"), **numbers}
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     lines = ["# Benchmark results", "", "Written by `make bench` (bench/bench.py); numbers are "
-             "from one machine and one run of each part.", ""]
+             "from one machine and one run of each part. What they mean, and the conditions of "
+             "the runs: bench/NOTES.md.", ""]
     for name, body in results.items():
         lines += [f"## {name}", "", "```json", json.dumps(body, indent=2), "```", ""]
     (REPO / "bench" / "RESULTS.md").write_text("\n".join(lines))
