@@ -28,7 +28,7 @@ from autograder import checks, execute, forkserver, sandbox
 from autograder.distribute import run_tasks
 from autograder.intake import Submission, discover
 from autograder.journal import Journal, journal_path
-from autograder.notebook_info import grade_cells
+from autograder.notebook_info import grade_cells, total_points
 from autograder.observations import student_text
 from autograder.paths import NOTEBOOKS_DIR, REPO_ROOT, session_ids, source_notebook
 from autograder.policy import Policy, load_policy, missing_verdict, score_submission
@@ -185,7 +185,7 @@ def _grade(sub: Submission, ctx: Context, folder: Path) -> GradedSubmission:
         row.status = "error"
         row.reasons.append(f"not graded: {sub.fatal} -> score 0")
         if sub.session in session_ids():
-            row.max_points = sum(points for _, points in grade_cells(sub.session))
+            row.max_points = total_points(sub.session)
         return row
 
     nb = nbformat.read(sub.notebook, as_version=4)

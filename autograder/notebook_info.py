@@ -21,6 +21,11 @@ def grade_cells(session: str) -> tuple[tuple[str, float], ...]:
     return tuple(cells)
 
 
+def total_points(session: str) -> float:
+    """The points of all the autograded test cells of a session."""
+    return sum(points for _, points in grade_cells(session))
+
+
 def exercises(session: str, separator: str = "__") -> list[str]:
     """The exercise names of a session, in notebook order."""
     names = [grade_id.split(separator, 1)[0] for grade_id, _ in grade_cells(session)]

@@ -15,14 +15,14 @@ from typing import Callable
 import nbformat
 
 from autograder.examples import fill
-from autograder.notebook_info import grade_cells
+from autograder.notebook_info import grade_cells, total_points
 from autograder.policy import load_policy
 from autograder.paths import REPO_ROOT, source_notebook
 
 S1 = "01_micrograd"
 TRUE_ALLCLOSE = ("import math, torch\ntorch.allclose = lambda *a, **k: True\n"
                  "math.isclose = lambda *a, **k: True\n")
-TOTAL = sum(points for _, points in grade_cells(S1))
+TOTAL = total_points(S1)
 
 
 def points_without(*exercises: str) -> float:
