@@ -25,6 +25,7 @@ from nbformat import NotebookNode
 from traitlets import List, Type, Unicode, default
 
 from autograder import cgroups, forkserver, sandbox
+from autograder.kernel_output import MAX_MESSAGE_BYTES
 from autograder.paths import REPO_ROOT
 from autograder.probe_runtime import MIME
 
@@ -71,7 +72,6 @@ class Execution:
     seconds: float = 0.0
 
 
-MAX_MESSAGE_BYTES = 16 * 2**20  # a larger message from the kernel is refused by zmq unread
 EXPOSED = ("deepcourse", "data", "notebooks")  # the course folders a kernel may read
 
 
