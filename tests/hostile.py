@@ -7,6 +7,7 @@ review), status, words that must appear in its reasons, and the most points it d
 
 from __future__ import annotations
 
+import importlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,6 +135,17 @@ def cases(submissions_root: Path, canary: Path, port: int) -> list[Case]:
     """The corpus. ``canary`` is a file outside the submission a notebook tries to change;
     ``port`` a TCP port on 127.0.0.1 listening in the test process."""
     nb4 = lambda: nbformat.v4.new_notebook()  # noqa: E731
+    return _core_cases(submissions_root, canary, port, nb4) + [
+        case for module in EXTRA_CASES
+        for case in importlib.import_module(module).cases(submissions_root, canary, port)]
+
+
+# Further cases, by concern, each module with ``cases(submissions_root, canary, port)``.
+EXTRA_CASES = ("tests.hostile_trust", "tests.hostile_judges_s01_s02_s05",
+               "tests.hostile_judges_s04_s06")
+
+
+def _core_cases(submissions_root: Path, canary: Path, port: int, nb4) -> list[Case]:
     return [
         # --- cheating: the kernel decides nothing, so changing it earns nothing -------------
         Case("cheat_allclose", S1, writes(setup_code(wrong(), TRUE_ALLCLOSE)), wrong_points(),
