@@ -39,8 +39,8 @@ release: $(STAMP) ## regenerate the student notebooks in notebooks/ from solutio
 check-release: $(STAMP) ## fail when notebooks/ is stale or leaks solutions or hidden tests
 	$(BIN)/python -m autograder check-release
 
-student-bundle: $(STAMP) ## the folder and zip published to students: build/student-bundle/deepcourse-student{,.zip}
-	$(BIN)/python -m autograder student-bundle --out build/student-bundle
+student-bundle: $(STAMP) ## what students get, in build/student-bundle/deepcourse-student{,.zip}: the sessions released by now [SESSION=04_gpt: that one]
+	$(BIN)/python -m autograder student-bundle --out build/student-bundle $(if $(SESSION),--session $(SESSION))
 
 examples: $(STAMP) ## write the example submissions under build/examples/submissions
 	$(BIN)/python -m autograder examples --out build/examples/submissions

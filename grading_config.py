@@ -9,6 +9,9 @@ typed ``Policy``. Edit the values here; never copy them elsewhere.
 # One entry per practical, keyed by its folder name in solutions/ and notebooks/.
 #   title        what students see in reports
 #   class_date   the day of the class (YYYY-MM-DD)
+#   release      when the notebook is published to students, local time in TIMEZONE
+#                (`make student-bundle` ships the sessions released by then); never after
+#                the deadline
 #   deadline     submission deadline, local time in TIMEZONE (YYYY-MM-DD HH:MM[:SS]);
 #                "always submit a notebook after class": the default is the end of class day
 #   starred      exercises marked (*): required for a score above STARRED_CAP
@@ -16,24 +19,28 @@ SESSIONS = {
     "01_micrograd": {
         "title": "micrograd",
         "class_date": "2025-02-05",
+        "release": "2025-02-05 08:00:00",
         "deadline": "2025-02-05 23:59:59",
         "starred": [],
     },
     "02_makemore": {
         "title": "makemore: bigram and MLP",
         "class_date": "2025-02-12",
+        "release": "2025-02-12 08:00:00",
         "deadline": "2025-02-12 23:59:59",
         "starred": [],
     },
     "03_backprop": {
         "title": "backprop ninja, MLP in torch.nn, batchnorm, MLP for MNIST",
         "class_date": "2025-02-19",
+        "release": "2025-02-19 08:00:00",
         "deadline": "2025-02-19 23:59:59",
         "starred": ["mlp_torch", "batchnorm", "mlp_bn"],
     },
     "04_gpt": {
         "title": "GPT from scratch",
         "class_date": "2025-03-05",
+        "release": "2025-03-05 08:00:00",
         "deadline": "2025-03-05 23:59:59",
         "starred": ["head", "multihead", "feedforward", "block", "gpt", "generate",
                     "estimate_loss", "train_step"],
@@ -41,18 +48,21 @@ SESSIONS = {
     "05_convnets": {
         "title": "convnets for Fashion-MNIST",
         "class_date": "2025-03-12",
+        "release": "2025-03-12 08:00:00",
         "deadline": "2025-03-12 23:59:59",
         "starred": ["convnet", "evaluate"],
     },
     "06_diffusion": {
         "title": "1D and 2D diffusion",
         "class_date": "2025-03-19",
+        "release": "2025-03-19 08:00:00",
         "deadline": "2025-03-19 23:59:59",
         "starred": ["gaussian_baseline", "diffusion_2d"],
     },
     "07_quiz": {
         "title": "closing quiz",
         "class_date": "2025-03-19",
+        "release": "2025-03-19 08:00:00",
         "deadline": "2025-03-19 23:59:59",
         "starred": [],
     },

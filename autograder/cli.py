@@ -58,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     b = sub.add_parser("student-bundle", help="the folder and zip published to students")
     b.add_argument("--out", default="build/student-bundle",
                    help="folder (default: build/student-bundle)")
+    b.add_argument("--session", action="append", default=None,
+                   help="ship this session (repeatable; default: every session released by now)")
     sub.add_parser("check-release", help="fail when notebooks/ is stale or leaks answers")
     e = sub.add_parser("examples", help="write the example submissions")
     e.add_argument("--out", default="build/examples/submissions")
@@ -142,9 +144,13 @@ def _run(args) -> int:
             print(f"released {path}")
         return 0
     if args.command == "student-bundle":
-        from autograder.bundle import build_bundle
+        from autograder.bundle import BundleError, build_bundle
 
-        folder, archive = build_bundle(args.out)
+        try:
+            folder, archive = build_bundle(args.out, sessions=args.session)
+        except BundleError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
         print(f"student bundle: {folder} and {archive}")
         return 0
     if args.command == "check-release":

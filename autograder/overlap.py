@@ -11,6 +11,7 @@ the share of a block's tokens that lie in a run of ``k`` tokens found in the oth
 from __future__ import annotations
 
 import builtins
+import functools
 import io
 import keyword
 import re
@@ -76,6 +77,12 @@ def _grams(toks: list[str], k: int) -> set[tuple[str, ...]]:
     return {tuple(toks[i:i + k]) for i in range(len(toks) - k + 1)}
 
 
+@functools.lru_cache(maxsize=16)
+def _text_grams(text: str, k: int) -> frozenset[tuple[str, ...]]:
+    """The ``k``-token runs of ``text``, kept for the next block compared with the same text."""
+    return frozenset(_grams(tokens(text), k))
+
+
 def covered(block: str, text: str, k: int = 10) -> float:
     """The share of ``block``'s tokens that lie in some ``k``-token run also found in ``text``.
 
@@ -84,7 +91,7 @@ def covered(block: str, text: str, k: int = 10) -> float:
     mine = tokens(block)
     if len(mine) < k:
         return 0.0
-    theirs = _grams(tokens(text), k)
+    theirs = _text_grams(text, k)
     hit = [False] * len(mine)
     for i in range(len(mine) - k + 1):
         if tuple(mine[i:i + k]) in theirs:

@@ -31,7 +31,8 @@ _SCHEMA = {
     "NOTEBOOK_TIMEOUT_S": int,
     "MEMORY_LIMIT_MB": int,
 }
-_SESSION_SCHEMA = {"title": str, "class_date": str, "deadline": str, "starred": list}
+_SESSION_SCHEMA = {"title": str, "class_date": str, "release": str, "deadline": str,
+                   "starred": list}
 _ROUNDINGS = ("half_up", "down", "up")
 # what a submission without a submission time gets: held for review, taken as on time, or late
 MissingTimestampRule = Literal["review", "on_time", "late"]
@@ -49,6 +50,7 @@ class Session:
     class_date: dt.date
     deadline: dt.datetime  # timezone-aware
     starred: tuple[str, ...]
+    release: dt.datetime  # timezone-aware: when students get the notebook
 
 
 @dataclass(frozen=True)
@@ -259,8 +261,17 @@ def _session(source: str, sid: str, spec, tz: zoneinfo.ZoneInfo) -> Session:
                           f"'YYYY-MM-DD HH:MM[:SS]'") from exc
     if deadline.tzinfo is not None:
         raise PolicyError(f"{where}: deadline must be local time in TIMEZONE, without offset")
+    try:
+        release = dt.datetime.fromisoformat(spec["release"])
+    except ValueError as exc:
+        raise PolicyError(f"{where}: release {spec['release']!r} is not "
+                          f"'YYYY-MM-DD HH:MM[:SS]'") from exc
+    if release.tzinfo is not None:
+        raise PolicyError(f"{where}: release must be local time in TIMEZONE, without offset")
+    if release > deadline:
+        raise PolicyError(f"{where}: release {spec['release']} is after the deadline")
     return Session(sid, spec["title"], class_date, deadline.replace(tzinfo=tz),
-                   tuple(spec["starred"]))
+                   tuple(spec["starred"]), release.replace(tzinfo=tz))
 
 
 def _extensions(source: str, spec: dict, sessions: dict[str, Session],

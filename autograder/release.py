@@ -11,7 +11,9 @@ from pathlib import Path
 import nbformat
 
 from autograder import nbgrader_api
-from autograder.paths import NOTEBOOKS_DIR, REPO_ROOT, SOLUTIONS_DIR, session_ids
+from autograder.overlap import covered, tokens
+from autograder.paths import (NOTEBOOKS_DIR, REPO_ROOT, SOLUTIONS_DIR, session_ids,
+                              source_notebook)
 
 _REGION = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)### END \1", re.S)
 
@@ -105,4 +107,64 @@ def leaks(source: Path, released: Path) -> list[str]:
     for marker in ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "END SOLUTION", "END HIDDEN TESTS"):
         if marker in text:
             problems.append(f"{rel} contains the marker {marker!r}")
+    return problems
+
+
+# --- Answers shipped in disguise ----------------------------------------------------------
+# A solution block counts as shipped when this share of its normalised tokens (names, comments
+# and layout set aside: autograder.overlap) lies in runs found in one file of the bundle.
+LEAK_THRESHOLD = 0.7
+# Blocks shorter than this are lines every PyTorch program writes (zero_grad, backward, step):
+# they cannot tell an answer from common code.
+LEAK_MIN_TOKENS = 40
+TEXT_SUFFIXES = (".py", ".ipynb", ".md", ".txt", ".yml", ".yaml", ".toml", ".cfg", ".json")
+
+
+def solution_blocks(source: Path) -> list[tuple[str, str]]:
+    """(grade id, code) of every ``### BEGIN SOLUTION`` block of a source notebook."""
+    blocks = []
+    for cell in nbformat.read(source, as_version=4).cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "?")
+        blocks += [(grade_id, body) for kind, body in _REGION.findall(cell.source + "\n")
+                   if kind == "SOLUTION"]
+    return blocks
+
+
+def shipped_text(path: Path) -> str | None:
+    """What a shipped file says as text: a notebook's cell sources, a text file's content;
+    None for a binary file (a compressed data set)."""
+    if path.suffix == ".ipynb":
+        return "\n".join(cell.source for cell in nbformat.read(path, as_version=4).cells)
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        if path.suffix in TEXT_SUFFIXES:
+            raise
+        return None
+
+
+def answer_leaks(folder: Path, sessions: list[str],
+                 threshold: float = LEAK_THRESHOLD) -> list[str]:
+    """Every (file, solution block) pair where a file under ``folder`` holds at least
+    ``threshold`` of a solution block of one of ``sessions`` (those whose answers are secret).
+
+    A session's own notebook (``folder/notebooks/<session>/``) is left to the release checks
+    of its given cells; every other file, helpers and other sessions' notebooks, is compared.
+    """
+    blocks = [(sid, grade_id, block) for sid in sessions
+              for grade_id, block in solution_blocks(source_notebook(sid))
+              if len(tokens(block)) >= LEAK_MIN_TOKENS]
+    problems = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        text = shipped_text(path)
+        if text is None:
+            continue
+        rel = path.relative_to(folder).parts
+        for sid, grade_id, block in blocks:
+            if rel[:2] == ("notebooks", sid):
+                continue
+            share = covered(block, text)
+            if share >= threshold:
+                problems.append(f"{path.relative_to(folder)} holds {share:.0%} of the answer "
+                                f"to {sid} {grade_id}")
     return problems

@@ -35,3 +35,23 @@ def test_constraints_agree_with_requirements():
         name, version = pin.lower().split("==")
         if name in frozen:
             assert frozen[name] == version, f"{name}: requirements {version}, constraints {frozen[name]}"
+
+
+def student_pins():
+    lines = (ROOT / "requirements-student.txt").read_text().splitlines()
+    return {line.strip() for line in lines if line.strip() and not line.startswith(("#", "-"))}
+
+
+def test_student_environment_is_the_notebooks_needs_with_the_course_pins():
+    env = yaml.safe_load((ROOT / "environment-student.yml").read_text())
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d)
+    assert {p for p in pip if not p.startswith("-")} == student_pins()
+    frozen = {line.lower() for line in (ROOT / "constraints.txt").read_text().splitlines()}
+    assert {p for p in student_pins() if not p.startswith("torch==")} <= frozen
+    assert "torch==2.13.0" in student_pins() and "torch==2.13.0" in requirement_pins()
+    for grading_tool in ("nbgrader", "dask", "distributed", "pytest", "ruff", "copydetect",
+                         "playwright"):
+        assert not [p for p in student_pins() if p.lower().startswith(grading_tool + "==")]
+    cpu_index = "--extra-index-url https://download.pytorch.org/whl/cpu"
+    assert cpu_index in (ROOT / "requirements-student.txt").read_text().splitlines()
+    assert cpu_index in pip
