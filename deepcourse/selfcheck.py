@@ -1,10 +1,11 @@
 """The student's self-check: run the visible tests of this notebook and list what passes.
 
 The last cell of every released notebook calls ``checklist()``. It reads the notebook file
-(the exercises and their visible test cells, from the metadata ``make release`` wrote), runs
-each visible test cell in the notebook's own namespace — on what the student has run so far,
-saved or not — and prints one line per exercise. It decides nothing: hidden tests, run only
-when the notebook is graded, decide the grade.
+(the exercises, their points and test cells, from the metadata ``make release`` wrote; their
+titles from the notebook's "Exercise N — …" headings), runs each visible test cell in the
+notebook's own namespace — on what the student has run so far, saved or not — and prints one
+line per exercise with its points, then what the score would be if the hidden tests agreed.
+It decides nothing: hidden tests, run only when the notebook is graded, decide the points.
 """
 
 from __future__ import annotations
@@ -13,12 +14,15 @@ import contextlib
 import datetime as dt
 import inspect
 import io
+import math
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 CAVEAT = ("Visible tests only: the hidden tests, run when your notebook is graded, try your code "
-          "on other inputs and decide the grade.")
+          "on other inputs and decide the final points.")
+_HEADING = re.compile(r"^#+\s*((?:Exercise|Question)\b.*?)\s*(?:\(\d+ points?\))?\s*$", re.M)
 
 
 class SelfCheckError(RuntimeError):
@@ -27,38 +31,58 @@ class SelfCheckError(RuntimeError):
 
 @dataclass(frozen=True)
 class Item:
-    exercise: str
+    exercise: str  # the grade id's exercise name
     starred: bool
     points: int
     status: str  # "pass", "fail", "not run" (a name it needs is not defined) or "no test"
     message: str = ""
+    title: str = ""  # "Exercise 9 — contexts and targets", from the notebook's heading
+
+    @property
+    def label(self) -> str:
+        return f"{self.title or self.exercise}{' (*)' if self.starred else ''}"
 
     def line(self, width: int) -> str:
         box = {"pass": "[x]", "fail": "[ ]", "not run": "[ ]", "no test": "[?]"}[self.status]
-        name = f"{self.exercise}{' (*)' if self.starred else ''}"
         detail = {"pass": "visible tests pass", "no test": "no visible test"}.get(
             self.status, f"{self.status}: {self.message}")
-        return f"  {box} {name:<{width}}  {detail}"
+        points = f"{self.points} pt{'s' if self.points != 1 else ''}"
+        return f"  {box} {self.label:<{width}}  {points:>6}  {detail}"
 
 
 @dataclass(frozen=True)
 class Checklist:
     title: str
     items: tuple[Item, ...]
+    max_score: int = 4
+    starred_cap: int = 2
 
     @property
     def passed(self) -> list[str]:
         return [item.exercise for item in self.items if item.status == "pass"]
 
+    def estimate(self) -> tuple[int, int, int]:
+        """(points, max points, 0–max_score score) if the hidden tests pass exactly where the
+        visible ones do: points scaled and rounded half up, capped while a (*) one fails."""
+        total = sum(i.points for i in self.items)
+        points = sum(i.points for i in self.items if i.status == "pass")
+        score = math.floor(points / total * self.max_score + 0.5) if total else 0
+        if any(i.starred and i.status != "pass" for i in self.items):
+            score = min(score, self.starred_cap)
+        return points, total, score
+
     def __str__(self) -> str:
-        width = max((len(i.exercise) + 4 * i.starred for i in self.items), default=0)
+        width = max((len(i.label) for i in self.items), default=0)
         starred = [i for i in self.items if i.starred]
+        points, total, score = self.estimate()
         lines = [self.title, *(item.line(width) for item in self.items),
-                 f"Visible tests pass for {len(self.passed)} of {len(self.items)} exercises."]
+                 f"Visible tests pass for {len(self.passed)} of {len(self.items)} exercises "
+                 f"({points} of {total} points)."]
         if starred:
             done = sum(i.status == "pass" for i in starred)
             lines.append(f"Required (*): {done} of {len(starred)} pass their visible tests.")
-        lines.append(CAVEAT)
+        lines += [f"Estimate, if the hidden tests pass exactly where the visible ones do: "
+                  f"{score} of {self.max_score} (before any late cap).", CAVEAT]
         return "\n".join(lines)
 
     __repr__ = __str__
@@ -84,15 +108,32 @@ def checklist(notebook: str | os.PathLike | None = None, namespace: dict | None 
                              "metadata): open the notebook from notebooks/ and run it there.")
     sources = {cell.metadata["nbgrader"]["grade_id"]: cell.source for cell in nb.cells
                if cell.metadata.get("nbgrader", {}).get("grade_id")}
+    titles = exercise_titles(nb)
     items = []
     for ex in info["exercises"]:
         visible = [sources[t] for t in ex["tests"] if t.endswith("__visible") and t in sources]
         status, message = _run_tests(visible, namespace) if visible else ("no test", "")
-        items.append(Item(ex["name"], ex["starred"], ex["points"], status, message))
+        items.append(Item(ex["name"], ex["starred"], ex["points"], status, message,
+                          titles.get(ex["tests"][0], "") if ex["tests"] else ""))
     deadline = dt.datetime.fromisoformat(info["deadline"])
     title = (f"Self-check of {path.name} ({info['title']}), "
              f"due {deadline:%Y-%m-%d %H:%M} {info.get('timezone', '')}").rstrip()
-    return Checklist(title, tuple(items))
+    return Checklist(title, tuple(items), info.get("max_score", 4), info.get("starred_cap", 2))
+
+
+def exercise_titles(nb) -> dict[str, str]:
+    """The title of each test cell (by grade id): the last "Exercise N — …" (or "Question
+    N — …") heading above it, its points left out."""
+    titles: dict[str, str] = {}
+    heading = ""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            found = _HEADING.findall(cell.source)
+            heading = re.sub(r"\s*\(\\?\*\)", "", found[-1]) if found else heading
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade") and heading:
+            titles[meta["grade_id"]] = heading
+    return titles
 
 
 def _run_tests(sources: list[str], namespace: dict) -> tuple[str, str]:
