@@ -70,6 +70,8 @@ def test_missing_setting_is_named():
     ({"starred": "mlp"}, "starred must be of type list"),
     ({"starred": [1]}, "list of exercise names"),
     ({"class_date": "2025-13-01"}, "class_date"),
+    ({"release": "tomorrow"}, "release 'tomorrow' is not"),
+    ({"release": "2025-02-06 08:00"}, "after the deadline"),
 ])
 def test_bad_session_entries_give_a_clear_error(session_change, message):
     values = config_values()
