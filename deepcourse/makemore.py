@@ -1,6 +1,8 @@
-"""Character-level helpers for the makemore models (sessions 2 and 3).
+"""Character-level helpers for the makemore models of session 3.
 
-Session 2 has students write these steps themselves; session 3 reuses them from here.
+They are session 2's answers (vocabulary, contexts and targets, the split): session 3 reuses
+them from here, so the student bundle ships this module only with session 3 and later, and
+never before session 2's deadline (``autograder.bundle``).
 """
 
 from __future__ import annotations

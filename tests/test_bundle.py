@@ -276,6 +276,27 @@ def _site_size_without_torch(venv):
                if f.is_file() and not f.relative_to(site).parts[0].startswith(torch_dirs))
 
 
+def student_env(folder, venv):
+    """Install the student environment of the bundle ``folder`` into a new ``venv`` as its
+    README says (through pip's configured indexes); the environment variables to run it with
+    and the install's seconds. Skips when no package index can be reached."""
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("PYTHONPATH", "VIRTUAL_ENV", "JPY_SESSION_NAME", "MPLBACKEND",
+                        "JUPYTER_PATH", "JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR")}
+    env.update(PATH=f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}", DEEPCOURSE_FAST="1")
+    start = time.monotonic()
+    for args in (["-r", "requirements.txt"], ["-e", "."]):
+        result = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
+                                 "--retries", "0", "--timeout", "10", *args], cwd=folder,
+                                env=env, capture_output=True, text=True, timeout=3600)
+        output = result.stdout + result.stderr
+        if result.returncode != 0 and any(err in output for err in NETWORK_ERRORS):
+            pytest.skip(f"no package index reachable: {output[-300:]}")
+        assert result.returncode == 0, output[-3000:]
+    return env, time.monotonic() - start
+
+
 @pytest.mark.slow
 def test_student_environment_installs_from_the_bundle_alone(bundle, tmp_path):
     """A fresh virtual environment from the bundle's requirements.txt and pyproject.toml
@@ -284,21 +305,9 @@ def test_student_environment_installs_from_the_bundle_alone(bundle, tmp_path):
     copy = tmp_path / BUNDLE_NAME
     shutil.copytree(bundle[0], copy)
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    env, seconds = student_env(copy, venv)
+    env["MPLBACKEND"] = "Agg"
     python = str(venv / "bin" / "python")
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("PYTHONPATH", "VIRTUAL_ENV", "JPY_SESSION_NAME", "MPLBACKEND")}
-    env.update(MPLBACKEND="Agg", DEEPCOURSE_FAST="1")
-    start = time.monotonic()
-    for args in (["-r", "requirements.txt"], ["-e", "."]):
-        result = subprocess.run([python, "-m", "pip", "install", "--quiet", "--retries", "0",
-                                 "--timeout", "10", *args], cwd=copy, env=env,
-                                capture_output=True, text=True, timeout=3600)
-        output = result.stdout + result.stderr
-        if result.returncode != 0 and any(err in output for err in NETWORK_ERRORS):
-            pytest.skip(f"no package index reachable: {output[-300:]}")
-        assert result.returncode == 0, output[-3000:]
-    seconds = time.monotonic() - start
     listing = subprocess.run([python, "-m", "pip", "list", "--format", "json"], env=env,
                              capture_output=True, text=True, check=True, timeout=300).stdout
     names = {p["name"].lower() for p in json.loads(listing)}

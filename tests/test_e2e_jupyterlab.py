@@ -1,10 +1,13 @@
-"""JupyterLab for real: a released notebook, answered, runs in headless Chromium.
+"""The student's JupyterLab for real: a released notebook, answered, runs in headless Chromium.
 
-Starts ``jupyter lab`` on 127.0.0.1 with a token in a temporary root holding session 2's
-released notebook with its answers filled in, opens it with Playwright driving Debian's
-``chromium``, runs its first cells with Shift+Enter, and checks that no error output appears
-and that the bigram-count plot renders. The screenshot is kept in ``build/e2e/``.
-Skipped, with the reason, when chromium or the playwright package is missing.
+Builds the student bundle, installs its student environment in a fresh virtual environment
+(as its README says; minutes), starts that environment's ``jupyter lab`` on 127.0.0.1 with a
+token, in the bundle's session-2 folder holding the notebook with its answers filled in, opens
+it with Playwright driving Debian's ``chromium``, checks that none of nbgrader's instructor
+tools shows (the "Nbgrader" menu, "Create Assignment", "Validate"), runs its first cells with
+Shift+Enter, and checks that no error output appears and that the bigram-count plot renders.
+The screenshot is kept in ``build/e2e/``. Skipped, with the reason, when chromium or the
+playwright package is missing.
 """
 
 import os
@@ -13,21 +16,23 @@ import secrets
 import shutil
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 
 import nbformat
 import pytest
 
+from autograder.bundle import build_bundle
 from autograder.examples import fill
 from autograder.paths import REPO_ROOT, source_notebook
+from tests.test_bundle import AFTER_ALL, student_env
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 SESSION = "02_makemore"
 ARTEFACTS = REPO_ROOT / "build" / "e2e"
+INSTRUCTOR_TOOLS = ("Nbgrader", "Create Assignment", "Validate", "Formgrader")
 
 pytestmark = pytest.mark.e2e
 
@@ -59,20 +64,21 @@ def jupyter_lab(tmp_path):
     reason = _skip_reason()
     if reason:
         pytest.skip(f"end-to-end JupyterLab test skipped: {reason}")
+    folder, _ = build_bundle(tmp_path / "out", now=AFTER_ALL)
+    env, _ = student_env(folder, tmp_path / "venv")  # MPLBACKEND unset: the kernel draws inline
     nb = fill(SESSION, None)
     name = source_notebook(SESSION).name
-    nbformat.write(nb, tmp_path / name)
+    root = folder / "notebooks" / SESSION
+    nbformat.write(nb, root / name)
     port, token = _free_port(), secrets.token_hex(16)
-    env = {**os.environ, "DEEPCOURSE_FAST": "1", "JUPYTER_CONFIG_DIR": str(tmp_path / ".jupyter"),
-           "JUPYTER_RUNTIME_DIR": str(tmp_path / ".runtime")}
-    env.pop("JPY_SESSION_NAME", None)
-    env.pop("MPLBACKEND", None)  # the tests draw with Agg; the kernel must draw inline
+    env.update(JUPYTER_CONFIG_DIR=str(tmp_path / ".jupyter"),
+               JUPYTER_RUNTIME_DIR=str(tmp_path / ".runtime"))
     log = open(tmp_path / "jupyter.log", "w")
     server = subprocess.Popen(
-        [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1",
-         f"--port={port}", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={tmp_path}",
+        [str(tmp_path / "venv" / "bin" / "jupyter"), "lab", "--no-browser", "--ip=127.0.0.1",
+         f"--port={port}", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
          "--allow-root", "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
-        cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
+        cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90
@@ -107,6 +113,9 @@ def test_released_notebook_runs_in_jupyterlab_and_draws_a_plot(jupyter_lab):
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(jupyter_lab["url"], timeout=120_000)
             page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
+            menus = page.locator(".lm-MenuBar-itemLabel").all_inner_texts()
+            shown = [tool for tool in INSTRUCTOR_TOOLS
+                     if page.get_by_text(tool, exact=True).count()]
             # the kernel is ready when its status says idle
             page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle'], "
                                    "[data-status='idle']", timeout=120_000, state="attached")
@@ -131,6 +140,8 @@ def test_released_notebook_runs_in_jupyterlab_and_draws_a_plot(jupyter_lab):
             prompts = page.locator(".jp-Notebook .jp-CodeCell .jp-InputPrompt").all_inner_texts()
         finally:
             browser.close()
+    assert "File" in menus and "Kernel" in menus, menus
+    assert not shown and "Nbgrader" not in menus, (shown, menus)
     assert not [t for t in error_texts if "Traceback" in t or "Error" in t], error_texts
     # each run numbers its cell: the highest number is how many cells ran
     counts = [int(m) for m in re.findall(r"\[(\d+)\]", " ".join(prompts))]
