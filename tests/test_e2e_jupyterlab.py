@@ -119,6 +119,9 @@ def test_released_notebook_runs_in_jupyterlab_and_draws_a_plot(jupyter_lab):
             # the kernel is ready when its status says idle
             page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle'], "
                                    "[data-status='idle']", timeout=120_000, state="attached")
+            # JupyterLab may replace the first kernel it starts: let it settle, wait again
+            page.wait_for_timeout(5000)
+            page.wait_for_selector("[data-status='idle']", timeout=120_000, state="attached")
             page.click(".jp-Notebook .jp-Cell >> nth=0")
             page.keyboard.press("Escape")  # command mode: Shift+Enter runs and moves on
             for _ in range(n_cells):
