@@ -24,9 +24,9 @@ EXPECTED = {"notebooks", "deepcourse", "data", "environment.yml", "requirements.
 POLICY = load_policy()
 # the tests never read the clock: a day after the last deadline, every session is out
 AFTER_ALL = max(s.deadline for s in POLICY.sessions.values()) + dt.timedelta(days=1)
-# Helpers that share lines with one session's answers, each allowed with that session only:
-# deepcourse/makemore.py gives session 3 session 2's vocabulary, dataset and split (by design,
-# see its docstring); deepcourse/graphs.py orders a micrograd graph as backward() must.
+# Helpers that share lines with one session's answers, in the bundle once that session is past
+# (AFTER_ALL): deepcourse/makemore.py gives session 3 session 2's vocabulary, dataset and split
+# (see its docstring); before session 2's deadline no bundle ships it (tests below).
 SHARED_ANSWERS = {"deepcourse/makemore.py": "02_makemore"}  # session 3 reuses them
 NETWORK_ERRORS = ("NewConnectionError", "Failed to establish", "Temporary failure in name",
                   "Network is unreachable", "Max retries exceeded", "timed out")
