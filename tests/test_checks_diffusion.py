@@ -317,3 +317,41 @@ def test_sampler_visible_test_still_fails_a_wrong_sampler():
                    solutions_only=True)
     with pytest.raises(AssertionError):
         exec(compile(_visible_test("sampler__visible"), "<sampler__visible>", "exec"), ns)
+
+
+def _judged_with(ns, exercise, tamper, seed=1234):
+    """The verdict on the solution's real observation of ``exercise`` after ``tamper(obs)``."""
+    import json
+
+    from autograder.checks import _shipped_probes, verdict
+    from autograder.observations import decode
+    from autograder.probe_runtime import encode, exercise_seed, observe
+
+    seed = exercise_seed(seed, exercise)
+    message = json.loads(json.dumps(observe(_shipped_probes(SESSION)[exercise], ns, seed)))
+    obs = decode(message["obs"])
+    tamper(obs)
+    return verdict(exercises(SESSION)[exercise], json.loads(json.dumps({"obs": encode(obs)})), seed)
+
+
+def _scaled_gradients(obs):
+    obs["1"]["grads"] = [None if g is None else 2 * g for g in obs["1"]["grads"]]
+
+
+def _other_outputs_made_up(obs):
+    import torch
+
+    y = obs["2"]["y"]
+    obs["2"]["moved"] = [[y + 1e-3 * torch.randn(y.shape), y - 1e-3 * torch.randn(y.shape)]
+                         for _ in range(2)]
+
+
+@pytest.mark.parametrize("tamper,words", [
+    (lambda obs: None, None),
+    (_scaled_gradients, "gradients of the parameters do not match"),
+    (_other_outputs_made_up, "gradients of the parameters do not match"),
+    (lambda obs: obs["1"].update(again=obs["1"]["other_t"]), "another output on a second call"),
+])
+def test_eps_model_judge_checks_outputs_and_gradients_against_each_other(solution, tamper, words):
+    result = _judged_with(solution, "eps_model", tamper)
+    assert result.passed is (words is None) and (words or "") in result.message, result.message
