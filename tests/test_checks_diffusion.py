@@ -131,6 +131,30 @@ MISTAKES = [
         "    return mu + z @ L.T  # (n, D)\n",
         "    return data[torch.randint(0, len(data), (n,), generator=generator)]\n")],
      "resampling the data"),
+    ("eps_model", "eps_net", [("nn.Linear(dim + emb_dim, hidden), nn.SiLU(),",
+                               "nn.Linear(dim + emb_dim, hidden), nn.SiLU(), nn.Dropout(0.1),")],
+     "dropout: the same (x, t) gives another output"),
+    ("eps_model", "eps_net", [("return self.net(torch.cat([x, e], dim=1))  # (B, dim)",
+                               "return self.net(torch.cat([x, e], dim=1)).detach().requires_grad_()")],
+     "the output cut from the parameters (backward reaches none)"),
+    ("eps_model", "eps_net", [("return self.net(torch.cat([x, e], dim=1))  # (B, dim)",
+                               "return torch.randn(x.shape) + 0 * sum(p.sum() for p in self.parameters())")],
+     "random outputs with a gradient of zero"),
+    ("sampler", "sample", [("@torch.no_grad()\ndef sample(", "def sample(")],
+     "the sampler runs with gradients on"),
+    ("gaussian_baseline", "gaussian_baseline", [(
+        "    z = torch.randn(n, data.shape[1], generator=generator, dtype=data.dtype)  # (n, D)\n"
+        "    return mu + z @ L.T  # (n, D)\n",
+        "    rows = data[torch.randint(0, len(data), (n,), generator=generator)]\n"
+        "    return rows + 1e-4 * torch.randn(rows.shape, generator=generator)\n")],
+     "resampling the data, jittered"),
+    ("gaussian_baseline", "gaussian_baseline", [(
+        "z = torch.randn(n, data.shape[1], generator=generator, dtype=data.dtype)",
+        "z = (torch.rand(n, data.shape[1], generator=generator, dtype=data.dtype) - 0.5) * 12 ** 0.5")],
+     "uniform z with the right mean and covariance"),
+    ("gaussian_baseline", "gaussian_baseline", [("return mu + z @ L.T  # (n, D)",
+                                                 "return torch.randn(n, data.shape[1])")],
+     "standard normal samples, whatever the data"),
     ("diffusion_2d", "train_step", [("torch.randint(0, len(alphas_cumprod), ",
                                      "torch.randint(1, len(alphas_cumprod), ")],
      "t drawn from 1..T-1 (off by one)"),
@@ -242,6 +266,21 @@ ALTERNATIVES = [
          "    loss.backward()\n    optimizer.step()\n    optimizer.zero_grad()\n"
          "    return float(loss)\n")]},
      "noise drawn before t, gradients zeroed after the step"),
+
+    ({"eps_net": [("        )\n", "        ).double()\n"),
+                  ("return self.net(torch.cat([x, e], dim=1))  # (B, dim)",
+                   "return self.net(torch.cat([x, e], dim=1).double()).to(x.dtype)")]},
+     "the noise network computing in float64"),
+    ({"sample": [("@torch.no_grad()\ndef sample(", "@torch.inference_mode()\ndef sample(")]},
+     "the sampler under inference_mode"),
+    ({"gaussian_baseline": [(
+        "    L = torch.linalg.cholesky(cov)  # (D, D) lower triangular\n"
+        "    z = torch.randn(n, data.shape[1], generator=generator, dtype=data.dtype)  # (n, D)\n"
+        "    return mu + z @ L.T  # (n, D)\n",
+        "    L = torch.linalg.cholesky(cov.double())\n"
+        "    z = torch.randn(data.shape[1], n, generator=generator, dtype=torch.float64)\n"
+        "    return (L @ z).T + mu\n")]},
+     "baseline in float64, z drawn as columns"),
 ]
 
 
@@ -255,3 +294,64 @@ def test_sampler_may_pass_the_step_as_a_number():
     ns = namespace(SESSION, {"sample": [("out = model(x, steps)", "out = model(x, t)")]},
                    solutions_only=True)
     assert "sampler" not in failing(ns)
+
+
+def _visible_test(grade_id):
+    from tests.notebook_exec import code_cells
+
+    return next(source for gid, _, source in code_cells(SESSION) if gid == grade_id)
+
+
+X0_VARIANT = next(m for m, what in ALTERNATIVES if what.startswith("predicting x0"))
+
+
+@pytest.mark.parametrize("mutations", [{}, X0_VARIANT], ids=["eps", "x0"])
+def test_sampler_visible_test_accepts_both_predictions(mutations):
+    ns = namespace(SESSION, mutations, solutions_only=True)
+    exec(compile(_visible_test("sampler__visible"), "<sampler__visible>", "exec"), ns)
+
+
+def test_sampler_visible_test_still_fails_a_wrong_sampler():
+    ns = namespace(SESSION, {"sample": [("mean = (x - beta / (1 - abar).sqrt() * eps) / alpha.sqrt()",
+                                         "mean = (x - beta / (1 - abar).sqrt() * eps) / alpha")]},
+                   solutions_only=True)
+    with pytest.raises(AssertionError):
+        exec(compile(_visible_test("sampler__visible"), "<sampler__visible>", "exec"), ns)
+
+
+def _judged_with(ns, exercise, tamper, seed=1234):
+    """The verdict on the solution's real observation of ``exercise`` after ``tamper(obs)``."""
+    import json
+
+    from autograder.checks import _shipped_probes, verdict
+    from autograder.observations import decode
+    from autograder.probe_runtime import encode, exercise_seed, observe
+
+    seed = exercise_seed(seed, exercise)
+    message = json.loads(json.dumps(observe(_shipped_probes(SESSION)[exercise], ns, seed)))
+    obs = decode(message["obs"])
+    tamper(obs)
+    return verdict(exercises(SESSION)[exercise], json.loads(json.dumps({"obs": encode(obs)})), seed)
+
+
+def _scaled_gradients(obs):
+    obs["1"]["grads"] = [None if g is None else 2 * g for g in obs["1"]["grads"]]
+
+
+def _other_outputs_made_up(obs):
+    import torch
+
+    y = obs["2"]["y"]
+    obs["2"]["moved"] = [[y + 1e-3 * torch.randn(y.shape), y - 1e-3 * torch.randn(y.shape)]
+                         for _ in range(2)]
+
+
+@pytest.mark.parametrize("tamper,words", [
+    (lambda obs: None, None),
+    (_scaled_gradients, "gradients of the parameters do not match"),
+    (_other_outputs_made_up, "gradients of the parameters do not match"),
+    (lambda obs: obs["1"].update(again=obs["1"]["other_t"]), "another output on a second call"),
+])
+def test_eps_model_judge_checks_outputs_and_gradients_against_each_other(solution, tamper, words):
+    result = _judged_with(solution, "eps_model", tamper)
+    assert result.passed is (words is None) and (words or "") in result.message, result.message

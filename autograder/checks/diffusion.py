@@ -43,10 +43,12 @@ def predicts(ns):
 
 
 @kernel
-def known_model(seed, dim, mode="eps", alphas_cumprod=None):
+def known_model(seed, dim, mode="eps", alphas_cumprod=None, grad_shift=0.0):
     """A fixed network of (x, t): its noise estimate, or the matching x0 estimate in "x0" mode.
 
-    Its parameters are float64; it computes in the dtype of ``x``.
+    Its parameters are float64; it computes in the dtype of ``x``. Called with gradients on, its
+    noise estimate moves by ``grad_shift``: what a sampler computes shows whether it ran under
+    ``torch.no_grad()``.
     """
     g = gen(seed)
     weight = torch.randn(dim + 2, dim, generator=g, dtype=torch.float64) * 0.7
@@ -64,6 +66,8 @@ def known_model(seed, dim, mode="eps", alphas_cumprod=None):
             steps = t.to(x.dtype)[:, None]  # (B, 1)
             feats = torch.cat([x, torch.sin(0.3 * steps), torch.cos(0.037 * steps)], dim=1)
             eps = torch.tanh(feats @ self.W.to(x.dtype) + self.b.to(x.dtype))  # (B, D)
+            if torch.is_grad_enabled():
+                eps = eps + grad_shift
             if mode != "x0":
                 return eps
             abar = alphas_cumprod.to(x.dtype)[t][:, None]  # (B, 1)
@@ -317,6 +321,27 @@ def reset_parameters(model, seed):
             p.copy_(torch.randn(p.shape, generator=g, dtype=torch.float64).to(p.dtype) * scale)
 
 
+@kernel
+def eps_inputs(seed, dim):
+    """Inputs (x, t), a batch order, other steps, a weighting r of the outputs and a step size."""
+    g = gen(seed + 10 * dim)
+    x = torch.randn(64, dim, generator=g)  # (B, D)
+    t = torch.randint(0, 1000, (64,), generator=g)  # (B,)
+    order = torch.randperm(64, generator=g)  # (B,)
+    other_t = (t + 1 + torch.randint(0, 998, (64,), generator=g)) % 1000  # (B,), never t
+    r = torch.randn(64, dim, generator=g)  # (B, D)
+    return x, t, order, other_t, r, 1e-3
+
+
+@kernel
+def eps_directions(seed, dim, shapes):
+    """Two directions to move the parameters along: each a tensor per parameter (of the given
+    shapes, in order)."""
+    g = gen(seed + 100 + dim)
+    return [[torch.randn(shape, generator=g, dtype=torch.float64) for shape in shapes]
+            for _ in range(2)]
+
+
 @probe("eps_model")
 def probe_eps_model(ns, seed):
     EpsNet = need(ns, "EpsNet")
@@ -330,19 +355,32 @@ def probe_eps_model(ns, seed):
         if not params:
             raise StudentError("EpsNet has no parameters: it cannot learn")
         reset_parameters(model, seed + dim)
-        g = gen(seed + 10 * dim)
-        x = torch.randn(64, dim, generator=g)  # (B, D)
-        t = torch.randint(0, 1000, (64,), generator=g)  # (B,)
-        y = call("model(x, t)", model, x.clone(), t.clone())
+        x, t, order, other_t, r, step = eps_inputs(seed, dim)
+
+        def run(what, xs, ts):
+            return call(what, model, xs.clone(), ts.clone())
+
+        y = run("model(x, t)", x, t)
         if not isinstance(y, torch.Tensor):
             raise StudentError(f"model(x, t) must return a tensor, got {type(y).__name__}")
-        call("backward() through model(x, t)", lambda: y.float().pow(2).mean().backward())
-        obs = {"y": plain(y),
-               "other_t": plain(call("model(x, t + 137)", model, x.clone(), (t + 137) % 1000)),
-               "other_x": plain(call("model(x + 0.5, t)", model, x + 0.5, t.clone())),
-               "alone": plain(call("model(x[:3], t[:3])", model, x[:3].clone(), t[:3].clone())),
-               "with_grad": sum(1 for p in params if p.grad is not None
-                                and bool(p.grad.abs().sum() > 0))}
+        call("backward() through model(x, t)", lambda: (y.double() * r.double()).sum().backward())
+        obs = {"y": plain(y), "shapes": [list(p.shape) for p in params],
+               "grads": [plain(p.grad) for p in params],
+               "again": plain(run("model(x, t) again", x, t)),
+               "shuffled": plain(run("model(x, t) on the batch shuffled", x[order], t[order])),
+               "alone": plain(run("model(x[:3], t[:3])", x[:3], t[:3])),
+               "other_t": plain(run("model(x, other t)", x, other_t)),
+               "other_x": plain(run("model(x + 0.5, t)", x + 0.5, t))}
+        initial = [p.detach().clone() for p in params]
+        obs["moved"] = []
+        for direction in eps_directions(seed, dim, [p.shape for p in params]):
+            pair = []
+            for sign in (1, -1):  # the parameters + step * d, then - step * d
+                with torch.no_grad():
+                    for p, p0, d in zip(params, initial, direction):
+                        p.copy_(p0 + (sign * step * d).to(p.dtype))
+                pair.append(plain(run("model(x, t) with other parameters", x, t)))
+            obs["moved"].append(pair)
         out[str(dim)] = obs
     return out
 
@@ -352,24 +390,66 @@ def judge_eps_model(obs, seed):
     for dim in (1, 2):
         o = obs[str(dim)]
         what = f"EpsNet({dim})(x, t) for x of shape (64, {dim})"
+        x, t, order, other_t, r, step = eps_inputs(seed, dim)
         y = o["y"]
         expect(isinstance(y, torch.Tensor) and tuple(y.shape) == (64, dim),
                f"{what} must return the shape of x, (64, {dim}); got {_shape(y)}")
         expect(y.is_floating_point() and bool(torch.isfinite(y).all()),
                f"{what} must return finite floats")
-        for key, desc in (("other_t", "other steps t"), ("other_x", "other inputs x"),
-                          ("alone", "a batch of the first 3 samples")):
-            expect(isinstance(o[key], torch.Tensor) and o[key].shape[-1:] == y.shape[-1:],
-                   f"{what}: the output for {desc} has {_shape(o[key])}")
-        expect(maxdiff(o["other_t"], y) > 1e-6,
-               f"{what}: the output does not change with t. The network must be told the step: "
-               "feed it sinusoidal_embedding(t, emb_dim) (concatenated with x, for instance).")
-        expect(maxdiff(o["other_x"], y) > 1e-6, f"{what}: the output does not change with x.")
-        expect(tuple(o["alone"].shape) == (3, dim) and maxdiff(o["alone"], y[:3]) <= 1e-4,
+        y = y.double()
+        outputs = {}
+        moved = o["moved"]
+        expect(isinstance(moved, list) and len(moved) == 2
+               and all(isinstance(m, list) and len(m) == 2 for m in moved), "malformed observation")
+        for key, shape, got in (("again", (64, dim), o["again"]),
+                                ("shuffled", (64, dim), o["shuffled"]),
+                                ("alone", (3, dim), o["alone"]),
+                                ("other_t", (64, dim), o["other_t"]),
+                                ("other_x", (64, dim), o["other_x"]),
+                                ("plus0", (64, dim), moved[0][0]), ("minus0", (64, dim), moved[0][1]),
+                                ("plus1", (64, dim), moved[1][0]), ("minus1", (64, dim), moved[1][1])):
+            expect(isinstance(got, torch.Tensor) and tuple(got.shape) == shape
+                   and got.is_floating_point() and bool(torch.isfinite(got).all()),
+                   f"{what}: an output of another call has {_shape(got)}, expected {shape}")
+            outputs[key] = got.double()
+        scale = y.abs().max().item()
+
+        def same(a, b):
+            return (a - b).abs().max().item() <= 1e-4 * scale + 1e-5
+
+        expect(same(outputs["again"], y), f"{what}: the same (x, t) gave another output on a "
+               "second call. The output must be a function of (x, t): no randomness in forward.")
+        expect(same(outputs["shuffled"], y[order]) and same(outputs["alone"], y[:3]),
                f"{what}: the output of a sample changes with the other samples of the batch. "
                "Each sample on its own: no batch normalisation, no mixing across the batch.")
-        expect(number(o["with_grad"], "parameters with a gradient") >= 1,
-               f"{what}: backward() through the output reaches no parameter.")
+        changed_t = (outputs["other_t"] - y).abs().amax(1)  # (B,)
+        expect(bool((changed_t > 1e-6 + 1e-4 * scale).double().mean() > 0.5),
+               f"{what}: the output does not change with t. The network must be told the step: "
+               "feed it sinusoidal_embedding(t, emb_dim) (concatenated with x, for instance).")
+        changed_x = (outputs["other_x"] - y).abs().amax(1)  # (B,)
+        expect(bool((changed_x > 1e-6 + 1e-4 * scale).double().mean() > 0.5),
+               f"{what}: the output does not change with x.")
+        shapes, grads = o["shapes"], o["grads"]
+        expect(isinstance(shapes, list) and isinstance(grads, list) and shapes
+               and len(shapes) == len(grads) and all(
+                   isinstance(s, list) and all(type(n) is int and n >= 0 for n in s)
+                   for s in shapes), "malformed observation")
+        expect(sum(math.prod(s) for s in shapes) <= 10**6, f"{what}: the network has over a "
+               "million parameters with hidden=32: keep it small.")
+        grads = [torch.zeros(s, dtype=F64) if g is None else g for g, s in zip(grads, shapes)]
+        expect(all(isinstance(g, torch.Tensor) and list(g.shape) == s
+                   for g, s in zip(grads, shapes)), "malformed observation")
+        norm = math.sqrt(sum((g.double() ** 2).sum().item() for g in grads))
+        expect(norm > 1e-6, f"{what}: backward() through the output reaches no parameter.")
+        for k, direction in enumerate(eps_directions(seed, dim, [tuple(s) for s in shapes])):
+            # sum(r * model(x, t)) along the direction: its slope from the gradients, then as
+            # the outputs moved (central difference); the slope is of the order of norm
+            slope = sum((g.double() * d).sum().item() for g, d in zip(grads, direction))
+            change = ((outputs[f"plus{k}"] - outputs[f"minus{k}"]) * r.double()).sum().item()
+            expect(abs(change / (2 * step) - slope) <= 0.02 * norm + 1e-3,
+                   f"{what}: the gradients of the parameters do not match how the output "
+                   "changes with them. Compute the output from the module's own parameters, "
+                   "with torch operations only (no .detach(), no numpy).")
 
 
 # --- the training loss -------------------------------------------------------------------------
@@ -475,7 +555,7 @@ def probe_sampler(ns, seed):
     out = {"predicts": mode, "trajectories": []}
     for k, (dim, clipped) in enumerate(((1, False), (2, True))):
         sched, x_T, noises = sampler_inputs(seed + k, dim, clipped)
-        model = known_model(seed + k, dim, mode, sched["alphas_cumprod"])
+        model = known_model(seed + k, dim, mode, sched["alphas_cumprod"], grad_shift=0.5)
         trajectory = call(f"sample(model, x_T, noises, sched) for x_T of shape "
                           f"{tuple(x_T.shape)}", sample, model, x_T.clone(), noises.clone(),
                           {key: v.clone() for key, v in sched.items()})
@@ -483,9 +563,9 @@ def probe_sampler(ns, seed):
     return out
 
 
-def reference_trajectory(sched, x_T, noises, model):
+def reference_trajectory(sched, x_T, noises, model, grad=False):
     x, out = x_T, [x_T]
-    with torch.no_grad():
+    with torch.set_grad_enabled(grad):
         for t in reversed(range(len(sched["betas"]))):
             eps = model(x, torch.full((len(x),), t, dtype=torch.long))
             beta, alpha, abar = sched["betas"][t], sched["alphas"][t], sched["alphas_cumprod"][t]
@@ -514,6 +594,11 @@ def judge_sampler(obs, seed):
         if not bad:
             continue
         first = bad[0]
+        with_grad = reference_trajectory(sched, x_T, noises, known_model(seed + k, dim, grad_shift=0.5),
+                                         grad=True).detach()
+        if torch.allclose(got.double(), with_grad, rtol=1e-4, atol=1e-6):
+            raise Fail(f"{what}: the sampler ran with gradients on. It needs none: decorate it "
+                       "with @torch.no_grad() (as the statement asks).")
         if first == 0:
             raise Fail(f"{what}: trajectory[0] must be x_T itself.")
         if first == T and clipped:
@@ -551,19 +636,21 @@ def probe_gaussian_baseline(ns, seed):
             raise StudentError(f"must return a tensor of shape (20000, {dim}), got "
                                f"{tuple(fake.shape) if isinstance(fake, torch.Tensor) else type(fake).__name__}",
                                what)
-        fake = fake.detach().double()
         again = call(what, gaussian_baseline, data.clone(), 20000, gen(seed))
         other = call(what, gaussian_baseline, data.clone(), 20000, gen(seed + 1))
-        nearest = torch.cdist(fake[:200], data.double()).min(dim=1).values  # (200,)
-        out[str(dim)] = {
-            "mean": fake.mean(0), "cov": torch.cov(fake.T),
-            "same_seed_equal": isinstance(again, torch.Tensor) and again.shape == fake.shape
-            and bool(torch.equal(again.detach().double(), fake)),
-            "other_seed_differs": isinstance(other, torch.Tensor) and other.shape == fake.shape
-            and not bool(torch.equal(other.detach().double(), fake)),
-            "copies_of_data": int((nearest < 1e-9).sum()),
-        }
+        out[str(dim)] = {"samples": plain(fake).float(),  # (20000, D)
+                         "again": plain(again[:500]) if isinstance(again, torch.Tensor) else None,
+                         "other": plain(other[:500]) if isinstance(other, torch.Tensor) else None}
     return out
+
+
+def _whitened_kurtosis(samples, mean, cov):
+    """The kurtosis of each coordinate of the samples whitened by the data's mean and covariance
+    (3 for a Gaussian; about 1.8 for the uniform mixtures the data are made of)."""
+    z = torch.linalg.solve_triangular(torch.linalg.cholesky(cov), (samples - mean).T,
+                                      upper=False).T  # (n, D)
+    z = z - z.mean(0)
+    return (z ** 4).mean(0) / (z ** 2).mean(0) ** 2  # (D,)
 
 
 @judge("gaussian_baseline")
@@ -573,25 +660,36 @@ def judge_gaussian_baseline(obs, seed):
         o = obs[str(dim)]
         data = baseline_inputs(seed + dim, dim).double()
         what = f"gaussian_baseline(data, {n}, generator) for data of shape {tuple(data.shape)}"
-        expect(o["same_seed_equal"] is True and o["other_seed_differs"] is True,
+        fake = o["samples"]
+        expect(isinstance(fake, torch.Tensor) and tuple(fake.shape) == (n, dim)
+               and bool(torch.isfinite(fake).all()),
+               f"{what} must return finite samples of shape {(n, dim)}, got {_shape(fake)}")
+        fake = fake.double()
+        again, other = o["again"], o["other"]
+        same = isinstance(again, torch.Tensor) and tuple(again.shape) == (500, dim) and (
+            maxdiff(again, fake[:500]) <= 1e-5 * (1 + fake[:500].abs().max().item()))
+        differs = isinstance(other, torch.Tensor) and tuple(other.shape) == (500, dim) and (
+            maxdiff(other, fake[:500]) > 1e-3)
+        expect(same and differs,
                f"{what}: draw every random number from the generator it is given (same seed, "
                "same samples; another seed, other samples).")
-        expect(number(o["copies_of_data"], "copies") == 0,
+        nearest = torch.cdist(fake[:200], data).min(dim=1).values  # (200,)
+        expect(not bool((nearest < 1e-6).any()),
                f"{what}: the samples are points of the data set. Sample the fitted Gaussian "
                "mu + L z, z ~ N(0, I).")
         mean, cov = data.mean(0), torch.cov(data.T)
         sd = cov.diagonal().sqrt()
         tol_mean = 5 * sd / math.sqrt(n)  # five standard errors
         tol_cov = 5 * torch.sqrt((sd[:, None] ** 2 * sd[None, :] ** 2 + cov ** 2) / n) + 0.01 * cov.abs()
-        got_mean, got_cov = o["mean"], o["cov"]
-        expect(isinstance(got_mean, torch.Tensor) and tuple(got_mean.shape) == (dim,)
-               and bool(((got_mean.double() - mean).abs() <= tol_mean).all()),
+        expect(bool(((fake.mean(0) - mean).abs() <= tol_mean).all()),
                f"{what}: the samples' mean is not the data's mean.")
-        expect(isinstance(got_cov, torch.Tensor) and tuple(got_cov.shape) == (dim, dim)
-               and bool(((got_cov.double() - cov).abs() <= tol_cov).all()),
+        expect(bool(((torch.cov(fake.T) - cov).abs() <= tol_cov).all()),
                f"{what}: the samples' covariance is not the data's. The full covariance (not "
                "only its diagonal), its Cholesky factor L (cov = L L^T), and x = mu + L z: for a "
                "batch of rows z (n, D) that is z @ L.T.")
+        expect(bool(((_whitened_kurtosis(fake, mean, cov) - 3).abs() < 0.35).all()),
+               f"{what}: the samples have the data's mean and covariance but are not Gaussian "
+               "(z must come from torch.randn, not from the data or torch.rand).")
 
 
 # --- 2-D: a replayable training step -----------------------------------------------------------

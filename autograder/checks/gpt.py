@@ -6,8 +6,9 @@ recompute the outputs from the same numbers. A module that composes other pieces
 ``GPTLanguageModel``) is probed with its parts replaced by fixed layers, so that each exercise
 is judged on its own wiring; the real composition is probed for causality (outputs at positions
 up to t must not change when later tokens change). ``generate`` and ``estimate_loss`` are
-probed with recording stand-ins for the model: the context each call sees, the mode and
-whether gradients are on.
+probed with recording stand-ins for the model: each context or batch it is given, and what
+the student's code made of the stand-in's outputs (tokens drawn, mean losses), which the judge
+replays. Probes return raw outputs only; every count, statistic and comparison is the judge's.
 """
 
 from __future__ import annotations
@@ -33,6 +34,12 @@ RTOL, ATOL = 1e-4, 1e-5  # float32 computations in another order
 @kernel
 def gen(seed):
     return torch.Generator().manual_seed(seed)
+
+
+@kernel
+def plain_tensor(value):
+    """A copy of a tensor, out of the graph (observations carry none); anything else as it is."""
+    return value.detach().clone() if isinstance(value, torch.Tensor) else value
 
 
 @kernel
@@ -231,7 +238,7 @@ def probe_bigram(ns, seed):
     torch.manual_seed(seed)
     generated = call("model.generate(idx, 6)", model.generate, idx[:, :2].clone(), 6)
     return {"logits": logits, "loss": loss, "logits_alone": logits_alone,
-            "loss_alone_is_none": loss_alone is None, "generated": generated}
+            "loss_alone": plain_tensor(loss_alone), "generated": generated}
 
 
 def _judge_logits_and_loss(obs, want, targets, V, what, hint):
@@ -248,7 +255,7 @@ def _judge_logits_and_loss(obs, want, targets, V, what, hint):
     expect(math.isclose(loss, ref, rel_tol=1e-4, abs_tol=1e-5),
            f"the loss of {what}(idx, targets) is {loss:.4f}, which is not the mean cross-entropy "
            f"over the B*T positions: F.cross_entropy(logits.view(B*T, V), targets.view(B*T))")
-    expect(obs["loss_alone_is_none"] is True, f"{what}(idx) without targets must return loss None")
+    expect(obs["loss_alone"] is None, f"{what}(idx) without targets must return loss None")
 
 
 @judge("bigram")
@@ -462,6 +469,27 @@ def judge_head(obs, seed):
     expect(train.shape == want.shape and not tensors_close(train, want, RTOL, ATOL),
            "Head(16, 4, 8, 0.5) in training mode gives the output without dropout: apply "
            "self.dropout to the attention weights")
+    expect(_dropped_weights(train, x_full, wq, wk, wv, h, 0.5),
+           "Head(16, 4, 8, 0.5) in training mode: the dropout is not on the attention weights. "
+           "Apply self.dropout to wei after the softmax, before wei @ v (not to the output).")
+
+
+def _dropped_weights(got, x, wq, wk, wv, h, p):
+    """Whether each output row is (m * w) @ v / (1 - p) for the row's attention weights w and
+    some mask m of zeros and ones: dropout on the attention weights, whatever drew the mask."""
+    q, k, v = x @ wq.T, x @ wk.T, x @ wv.T  # (B, T, h)
+    T = x.shape[1]
+    wei = (q @ k.transpose(-2, -1) * h ** -0.5).masked_fill(
+        torch.tril(torch.ones(T, T)) == 0, float("-inf")).softmax(-1)  # (B, T, T)
+    for b in range(x.shape[0]):
+        for t in range(T):
+            masks = torch.tensor([[(m >> s) & 1 for s in range(t + 1)] for m in range(2 ** (t + 1))],
+                                 dtype=x.dtype)  # (2^(t+1), t+1)
+            rows = (masks * wei[b, t, :t + 1]) @ v[b, :t + 1] / (1 - p)  # (2^(t+1), h)
+            scale = rows.abs().max().item()
+            if (rows - got[b, t]).abs().amax(1).min().item() > ATOL + RTOL * scale:
+                return False
+    return True
 
 
 # --- Exercise 7: MultiHeadAttention ------------------------------------------------------------
@@ -477,12 +505,13 @@ def mha_case(seed):
     return nh, C, h, block_size, wq, wk, wv, wp, bp, x, 2 + seed % 4
 
 
-@probe("multihead")
-def probe_multihead(ns, seed):
-    MHA = need(ns, "MultiHeadAttention")
+@kernel
+def make_mha(MHA, seed, dropout):
+    """The student's MultiHeadAttention with every weight set from the seed, in any layout the
+    statement allows (self.heads of Head, batched key/query/value, or nanoGPT's c_attn)."""
     nh, C, h, block_size, wq, wk, wv, wp, bp, x, t0 = mha_case(seed)
-    mha = call(f"MultiHeadAttention({nh}, {C}, {h}, {block_size}, 0.0)", MHA, nh, C, h,
-               block_size, 0.0)
+    mha = call(f"MultiHeadAttention({nh}, {C}, {h}, {block_size}, {dropout})", MHA, nh, C, h,
+               block_size, dropout)
     heads = getattr(mha, "heads", None)
     if heads is not None:
         heads = list(heads)
@@ -507,8 +536,23 @@ def probe_multihead(ns, seed):
     proj = "proj" if hasattr(mha, "proj") or not hasattr(mha, "c_proj") else "c_proj"
     set_param(mha, f"{proj}.weight", wp, "MultiHeadAttention")
     set_param(mha, f"{proj}.bias", bp, "MultiHeadAttention")
-    return {"out": call("mha(x)", mha, x).detach(),
-            "out_pert": call("mha(x)", mha, future_changed(x, t0, seed)).detach()}
+    return mha
+
+
+@probe("multihead")
+def probe_multihead(ns, seed):
+    MHA = need(ns, "MultiHeadAttention")
+    *_, x, t0 = mha_case(seed)
+    mha = make_mha(MHA, seed, 0.0)
+    obs = {"out": call("mha(x)", mha, x).detach(),
+           "out_pert": call("mha(x)", mha, future_changed(x, t0, seed)).detach()}
+    dropped = make_mha(MHA, seed, 0.5)
+    dropped.train()
+    torch.manual_seed(seed)
+    obs["train"] = call("mha(x) in training mode", dropped, x).detach()
+    dropped.eval()
+    obs["eval"] = call("mha(x) in eval mode", dropped, x).detach()
+    return obs
 
 
 @judge("multihead")
@@ -527,6 +571,13 @@ def judge_multihead(obs, seed):
             "(B, nh, T, hs) back to (B, T, nh, hs) before the view), then self.proj. Each head "
             "is its own module with its own weights.", rtol=RTOL, atol=ATOL)
     expect_causal(obs["out"], obs["out_pert"], t0, "MultiHeadAttention")
+    compare(obs["eval"], want, "MultiHeadAttention(4, 16, 4, 8, 0.5)(x) in eval mode",
+            "dropout must be off in eval mode: use nn.Dropout", rtol=RTOL, atol=ATOL)
+    train = as_tensor(obs["train"], "MultiHeadAttention(4, 16, 4, 8, 0.5)(x) in training mode")
+    expect(tuple(train.shape) == tuple(want.shape), "malformed observation")
+    zeros = (train == 0).double().mean().item()  # the projection has a bias: never 0 undropped
+    expect(0.3 <= zeros <= 0.7, "MultiHeadAttention(4, 16, 4, 8, 0.5) in training mode: no "
+           "dropout after the projection. out = self.dropout(self.proj(concatenated heads)).")
 
 
 # --- Exercise 8: FeedForward --------------------------------------------------------------------
@@ -673,8 +724,7 @@ def probe_gpt(ns, seed):
     V, C, nh, nl, block_size, params, layers, idx, targets, idx_full, idx_pert, t0 = gpt_case(seed)
     model = call(f"GPTLanguageModel({V}, {C}, {nh}, {nl}, {block_size}, 0.0)", GPT, V, C, nh, nl,
                  block_size, 0.0)
-    Block = ns.get("Block")
-    n_blocks = sum(isinstance(m, Block) for m in model.modules()) if isinstance(Block, type) else -1
+    module_types = [type(m).__name__ for m in model.modules()][:1000]
     model.eval()
     real = pair(call("model(idx)", model, idx_full), "forward")[0]
     real_pert = pair(call("model(idx)", model, idx_pert), "forward")[0]
@@ -685,15 +735,19 @@ def probe_gpt(ns, seed):
         set_param(model, path, value, "GPTLanguageModel")
     logits, loss = pair(call("model(idx, targets)", model, idx, targets), "forward")
     logits_alone, loss_alone = pair(call("model(idx)", model, idx), "forward")
-    return {"n_blocks": n_blocks, "real": real, "real_pert": real_pert, "logits": logits,
-            "loss": loss, "logits_alone": logits_alone, "loss_alone_is_none": loss_alone is None}
+    return {"module_types": module_types, "real": real, "real_pert": real_pert,
+            "logits": logits, "loss": loss, "logits_alone": logits_alone,
+            "loss_alone": plain_tensor(loss_alone)}
 
 
 @judge("gpt")
 def judge_gpt(obs, seed):
     V, C, nh, nl, block_size, p, layers, idx, targets, idx_full, idx_pert, t0 = gpt_case(seed)
-    expect(obs["n_blocks"] == nl, f"GPTLanguageModel(..., n_layer={nl}, ...) holds "
-           f"{obs['n_blocks']} Block modules, expected {nl} in self.blocks")
+    types = obs["module_types"]
+    expect(isinstance(types, list), "malformed observation")
+    n_blocks = sum(name == "Block" for name in types)
+    expect(n_blocks == nl, f"GPTLanguageModel(..., n_layer={nl}, ...) holds {n_blocks} Block "
+           f"modules, expected {nl} in self.blocks")
     T = idx.shape[1]
     tok = p["token_embedding_table.weight"][idx]
     pos = p["position_embedding_table.weight"][:T]
@@ -716,12 +770,19 @@ def judge_gpt(obs, seed):
 
 @kernel
 def generate_case(seed):
+    """A vocabulary, block_size, the stand-in model's logit tables, a start (B, T0), steps."""
     g = gen(seed)
     V = 11
-    perm = torch.randperm(V, generator=g)
+    last = torch.randn(V, V, generator=g) * 1.5  # next-token logits of each token
+    first = torch.randn(V, V, generator=g)  # added: those of the context's first token
     start = torch.randint(V, (2, 5), generator=g)  # (B, T0)
-    pair_tokens = torch.randperm(V, generator=g)[:2]
-    return V, 8, perm, start, 12, pair_tokens, 40
+    return V, 8, last, first, start, 14
+
+
+@kernel
+def stand_in_logits(idx, last, first):
+    """Logits (B, T, V) at each position: of its token and of the context's first token."""
+    return last[idx] + first[idx[:, :1]]
 
 
 @kernel
@@ -736,84 +797,99 @@ def recording_forward(seen, next_logits):
 @probe("generate")
 def probe_generate(ns, seed):
     GPT = need(ns, "GPTLanguageModel")
-    V, block_size, perm, start, steps, pair_tokens, steps2 = generate_case(seed)
+    V, block_size, last, first, start, steps = generate_case(seed)
     model = call(f"GPTLanguageModel({V}, 16, 4, 1, {block_size}, 0.0)", GPT, V, 16, 4, 1,
                  block_size, 0.0)
     seen = []
-
-    def peaked(idx):  # the next token of each position is perm[token], almost surely
-        return F.one_hot(perm[idx], V).float() * 60 - 30  # (B, T, V)
-
-    model.forward = recording_forward(seen, peaked)
+    model.forward = recording_forward(seen, lambda idx: stand_in_logits(idx, last, first))
     torch.manual_seed(seed)
     out = call(f"model.generate(idx, {steps})", model.generate, start.clone(), steps)
-    contexts = list(seen)
+    return {"out": out, "contexts": seen[:steps + 1]}
 
-    def two_ways(idx):  # two equally likely next tokens
-        logits = torch.full((*idx.shape, V), -30.0)
-        logits[..., pair_tokens] = 0.0
-        return logits
 
-    model.forward = recording_forward([], two_ways)
-    out2 = call(f"model.generate(idx, {steps2})", model.generate, start.clone(), steps2)
-    return {"out": out, "contexts": contexts[:steps + 1], "calls": len(contexts), "out2": out2}
+def reference_generate(seed, dtype):
+    """What generate gives with the stand-in model, the global generator seeded with ``seed``."""
+    V, block_size, last, first, start, steps = generate_case(seed)
+    idx = start
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        for _ in range(steps):
+            logits = stand_in_logits(idx[:, -block_size:], last, first)[:, -1, :].to(dtype)
+            idx = torch.cat([idx, torch.multinomial(F.softmax(logits, dim=-1), 1)], dim=1)
+    return idx
 
 
 @judge("generate")
 def judge_generate(obs, seed):
-    V, block_size, perm, start, steps, pair_tokens, steps2 = generate_case(seed)
+    V, block_size, last, first, start, steps = generate_case(seed)
     B, T0 = start.shape
-    out = as_tensor(obs["out"], f"model.generate(idx, {steps})").long()
-    expect(tuple(out.shape) == (B, T0 + steps), f"generate(idx of shape {(B, T0)}, {steps}) must "
-           f"return shape {(B, T0 + steps)}, got {tuple(out.shape)}")
+    out = as_tensor(obs["out"], f"model.generate(idx, {steps})")
+    expect(tuple(out.shape) == (B, T0 + steps) and not out.is_floating_point(),
+           f"generate(idx of shape {(B, T0)}, {steps}) must return integers of shape "
+           f"{(B, T0 + steps)}, got {out.dtype} of shape {tuple(out.shape)}")
+    out = out.long()
     expect(torch.equal(out[:, :T0], start), "generate must keep the given context at the start")
-    expect(obs["calls"] == steps, f"generate(idx, {steps}) called the model {obs['calls']} times: "
-           f"once per new token")
-    for k, context in enumerate(obs["contexts"]):
-        context = as_tensor(context, "the context given to the model").long()
+    contexts = obs["contexts"]
+    expect(isinstance(contexts, list), "malformed observation")
+    expect(len(contexts) == steps, f"generate(idx, {steps}) called the model "
+           f"{'more' if len(contexts) > steps else 'fewer'} times than {steps}: once per new token")
+    for k, context in enumerate(contexts):
+        context = as_tensor(context, "the context given to the model")
         length = T0 + k
         expect(context.dim() == 2 and context.shape[1] <= block_size,
                f"generate gave the model a context of {context.shape[-1]} tokens, more than "
                f"block_size = {block_size}: crop it to idx[:, -self.block_size:] (the position "
                f"table has block_size rows)")
-        expect(torch.equal(context, out[:, max(0, length - block_size):length]),
+        expect(torch.equal(context.long(), out[:, max(0, length - block_size):length]),
                "the context given to the model must be the last block_size tokens generated "
                "so far, idx[:, -self.block_size:]")
-    expect(torch.equal(out[:, T0:], perm[out[:, T0 - 1:-1]]),
-           "each new token must be drawn from the softmax of the logits of the LAST position "
-           "(logits[:, -1, :]), then appended")
-    out2 = as_tensor(obs["out2"], f"model.generate(idx, {steps2})").long()
-    expect(tuple(out2.shape) == (B, T0 + steps2), "malformed observation")
-    new = set(out2[:, T0:].flatten().tolist())
-    expect(new <= set(pair_tokens.tolist()), "generate drew tokens of (almost) zero probability: "
-           "softmax over the last dimension of the last position's logits")
-    expect(len(new) == 2, "with two equally likely next tokens, generate always chose the same "
-           "one: draw the next token with torch.multinomial(probs, num_samples=1), not argmax")
+    if any(torch.equal(out, reference_generate(seed, dtype)) for dtype in (torch.float32, torch.float64)):
+        return
+    argmax = all(torch.equal(out[:, T0 + k], stand_in_logits(
+        out[:, max(0, T0 + k - block_size):T0 + k], last, first)[:, -1].argmax(-1))
+        for k in range(steps))
+    expect(not argmax, "generate always chose the most likely token: draw the next token with "
+           "torch.multinomial(probs, num_samples=1), not argmax")
+    raise Fail("the tokens generate drew are not those of its model's distribution: at each "
+               "step, probs = softmax(logits[:, -1, :], dim=-1) (the LAST position), then "
+               "torch.multinomial(probs, num_samples=1), appended; nothing else drawn from "
+               "the random generator")
 
 
 # --- Exercise 12: estimate_loss -----------------------------------------------------------------
 
 @kernel
 def estimate_case(seed):
-    rng = random.Random(seed)
-    base = {"train": rng.randint(1, 20), "val": rng.randint(21, 40)}
-    return base, rng.choice((4, 6, 8)), 8, 3  # base loss per split, eval_iters, block, batch
+    """Two splits of distinct values (a batch tells its split), eval_iters, block and batch size."""
+    g = gen(seed)
+    splits = {"train": torch.randperm(60, generator=g) + 100,
+              "val": torch.randperm(60, generator=g) + 300}
+    return splits, random.Random(seed).choice((4, 6, 8)), 8, 3
 
 
 @kernel
-def loss_recorder():
-    """A stand-in model: loss = the batch's mean token + (1 on odd calls), modes recorded."""
+def stand_in_loss(idx, targets):
+    """The stand-in model's loss of a batch, in eval mode without gradients (float32)."""
+    return (idx.float().mean() + 0.5 * targets.float().mean()) / 100
+
+
+@kernel
+def loss_recorder(seen):
+    """A stand-in model that records each batch; its loss is ``stand_in_loss``, plus 7 when its
+    dropout is on (training mode) and 13 when gradients are on, so the losses show the modes."""
     class Recorder(nn.Module):
         def __init__(self):
             super().__init__()
             self.w = nn.Parameter(torch.ones(()))
             self.drop = nn.Dropout(0.5)
-            self.calls = []
 
         def forward(self, idx, targets=None):
-            self.calls.append([bool(self.training), bool(self.drop.training),
-                               torch.is_grad_enabled()])
-            loss = self.w * (idx.float().mean() + len(self.calls) % 2)
+            seen.append([idx.detach().clone(), targets.detach().clone()])
+            loss = self.w * stand_in_loss(idx, targets)
+            if self.drop.training:
+                loss = loss + 7
+            if torch.is_grad_enabled():
+                loss = loss + 13
             return torch.zeros(*idx.shape, 3), loss
     return Recorder()
 
@@ -821,41 +897,66 @@ def loss_recorder():
 @probe("estimate_loss")
 def probe_estimate_loss(ns, seed):
     estimate_loss = need(ns, "estimate_loss")
-    base, eval_iters, block_size, batch_size = estimate_case(seed)
-    splits = {name: torch.full((50,), value, dtype=torch.long) for name, value in base.items()}
-    model = loss_recorder()
+    splits, eval_iters, block_size, batch_size = estimate_case(seed)
+    seen = []
+    model = loss_recorder(seen)
     model.train()
     torch.manual_seed(seed)
     out = call(f"estimate_loss(model, splits, {block_size}, {batch_size}, {eval_iters})",
-               estimate_loss, model, splits, block_size, batch_size, eval_iters)
+               estimate_loss, model, {k: v.clone() for k, v in splits.items()}, block_size,
+               batch_size, eval_iters)
     if not isinstance(out, dict):
         raise StudentError(f"estimate_loss must return a dict, got {type(out).__name__}")
-    return {"losses": {str(k): v for k, v in out.items()}, "calls": model.calls,
-            "training_after": [model.training, model.drop.training]}
+    batches = seen[:4 * eval_iters]
+    probe_batch = splits["train"][:block_size].repeat(batch_size, 1)  # (B, T)
+    with torch.no_grad():  # the mode estimate_loss left the model in shows in this loss
+        after = model(probe_batch, probe_batch + 1)[1]
+    return {"losses": {str(k): v for k, v in out.items()}, "batches": batches,
+            "loss_after": plain_tensor(after)}
 
 
 @judge("estimate_loss")
 def judge_estimate_loss(obs, seed):
-    base, eval_iters, block_size, batch_size = estimate_case(seed)
-    calls = obs["calls"]
-    expect(isinstance(calls, list) and len(calls) == 2 * eval_iters,
-           f"estimate_loss with eval_iters={eval_iters} and 2 splits called the model "
-           f"{len(calls)} times, expected {2 * eval_iters}")
-    expect(not any(training or drop for training, drop, _ in calls),
-           "the model was in training mode while estimating the loss: call model.eval() first "
-           "(dropout off)")
-    expect(not any(grad for *_, grad in calls), "the loss was estimated with gradients on: run "
-           "the forward passes under torch.no_grad()")
-    expect(obs["training_after"] == [True, True], "estimate_loss must put the model back in "
-           "training mode (model.train()) before returning")
+    splits, eval_iters, block_size, batch_size = estimate_case(seed)
+    batches = obs["batches"]
+    expect(isinstance(batches, list) and all(isinstance(b, list) and len(b) == 2 for b in batches),
+           "malformed observation")
+    expect(len(batches) == 2 * eval_iters, f"estimate_loss with eval_iters={eval_iters} and 2 "
+           f"splits called the model {'more' if len(batches) > 2 * eval_iters else 'fewer'} "
+           f"times than {2 * eval_iters}")
+    by_split = {name: [] for name in splits}
+    for x, y in batches:
+        x, y = as_tensor(x, "a batch"), as_tensor(y, "a batch")
+        name = next((n for n, data in splits.items() if x.numel() and bool((x.long().flatten()[0] == data).any())), None)
+        expect(name is not None, "estimate_loss gave the model a batch of no split: use "
+               "get_batch(data, block_size, batch_size) on each split's data")
+        _check_batch(x, y, splits[name], block_size, batch_size,
+                     f"the batches estimate_loss gave the model (split {name!r})")
+        by_split[name].append(stand_in_loss(x.long(), y.long()).item())
     losses = obs["losses"]
-    expect(set(losses) == set(base), f"estimate_loss must return one loss per split "
-           f"{sorted(base)}, got keys {sorted(losses)}")
-    for name, value in base.items():
+    expect(isinstance(losses, dict) and set(losses) == set(splits), f"estimate_loss must "
+           f"return one loss per split {sorted(splits)}, got keys {sorted(map(str, losses))[:5]}")
+    for name, values in by_split.items():
+        expect(len(values) == eval_iters, f"estimate_loss drew {len(values)} batches of the "
+               f"{name!r} split, expected eval_iters = {eval_iters}")
+        want = sum(values) / len(values)
         got = number(losses[name], f"the estimated {name!r} loss")
-        expect(math.isclose(got, value + 0.5, rel_tol=1e-5),
-               f"the {name!r} loss is not the mean of the {eval_iters} batches' losses of the "
-               f"{name!r} split")
+
+        def near(shift):
+            return math.isclose(got, want + shift, rel_tol=1e-5, abs_tol=1e-6)
+
+        expect(not (near(7) or near(20)), "the model was in training mode while estimating the "
+               "loss: call model.eval() first (dropout off)")
+        expect(not near(13), "the loss was estimated with gradients on: run the forward passes "
+               "under torch.no_grad()")
+        expect(near(0), f"the {name!r} loss is not the mean of the {eval_iters} batches' losses "
+               f"of the {name!r} split")
+    after = number(obs["loss_after"], "the model's loss after estimate_loss")
+    probe_batch = splits["train"][:block_size].repeat(batch_size, 1)
+    expect(math.isclose(after, stand_in_loss(probe_batch, probe_batch + 1).item() + 7,
+                        rel_tol=1e-5, abs_tol=1e-6),
+           "estimate_loss must put the model back in training mode (model.train()) before "
+           "returning")
 
 
 # --- Exercise 13: train_step --------------------------------------------------------------------
@@ -957,43 +1058,63 @@ def judge_disc_set(obs, seed):
 
 @kernel
 def init_case(seed):
+    """A model with parameters far from N(0, std^2), the std asked for, an input and weights."""
     model = nn.Sequential(nn.Linear(30, 200), nn.ReLU(), nn.Linear(200, 100))
     g = gen(seed)
     with torch.no_grad():
         for p in model.parameters():
             p.copy_(torch.rand(p.shape, generator=g) - 0.5)
-    return model, random.Random(seed).choice((0.01, 0.3, 2.0, 7.0))
+    x, r = torch.randn(8, 30, generator=g), torch.randn(8, 100, generator=g)
+    return model, random.Random(seed).choice((0.01, 0.3, 2.0, 7.0)), x, r
 
 
 @probe("init_normal")
 def probe_init_normal(ns, seed):
     init_normal_ = need(ns, "init_normal_")
-    model, std = init_case(seed)
-    before = [p.detach().clone() for p in model.parameters()]
+    model, std, x, r = init_case(seed)
     torch.manual_seed(seed + 1)
     call(f"init_normal_(model, {std})", init_normal_, model, std)
-    return {"params": [[not torch.equal(p.detach(), b), p.detach().double().std().item(),
-                        p.detach().double().mean().item(), bool(p.requires_grad), p.numel()]
-                       for p, b in zip(model.parameters(), before)]}
+    params = [p.detach().clone() for p in model.parameters()]
+    out = model(x)
+    if out.requires_grad:  # else every gradient stays None: the judge says so
+        call("backward() through the model", (out * r).sum().backward)
+    return {"params": params, "grads": [plain_tensor(p.grad) for p in model.parameters()]}
 
 
 @judge("init_normal")
 def judge_init_normal(obs, seed):
-    model, std = init_case(seed)
-    names = [name for name, _ in model.named_parameters()]
-    expect(len(obs["params"]) == len(names), "malformed observation")
-    for name, (changed, s, m, requires_grad, n) in zip(names, obs["params"]):
-        expect(changed is True, f"init_normal_(model, {std}) left {name} unchanged: draw every "
-               f"parameter, weights and biases")
-        s, m = number(s, "a standard deviation"), number(m, "a mean")
-        tol = 4 / math.sqrt(2 * number(n, "a size"))
-        expect(abs(s / std - 1) < tol, f"after init_normal_(model, {std}), {name} has standard "
-               f"deviation {s:.4g}: draw from N(0, std^2) (std is the standard deviation, not "
-               f"the variance, nor a uniform bound)")
+    model, std, x, r = init_case(seed)
+    named = list(model.named_parameters())
+    params, grads = obs["params"], obs["grads"]
+    expect(isinstance(params, list) and isinstance(grads, list)
+           and len(params) == len(grads) == len(named), "malformed observation")
+    for (name, before), got in zip(named, params):
+        got = as_tensor(got, name)
+        expect(tuple(got.shape) == tuple(before.shape) and bool(torch.isfinite(got).all()),
+               "malformed observation")
+        expect(not torch.equal(got.float(), before.detach()), f"init_normal_(model, {std}) left "
+               f"{name} unchanged: draw every parameter, weights and biases")
+        values = got.double().flatten()
+        n, s, m = values.numel(), values.std().item(), values.mean().item()
+        expect(abs(s / std - 1) < 4 / math.sqrt(2 * n), f"after init_normal_(model, {std}), "
+               f"{name} has standard deviation {s:.4g}: draw from N(0, std^2) (std is the "
+               f"standard deviation, not the variance, nor a uniform bound)")
         expect(abs(m) < 4 * std / math.sqrt(n), f"after init_normal_(model, {std}), {name} has "
                f"mean {m:.4g}: draw from N(0, std^2), centred on 0")
-        expect(requires_grad is True, f"{name} must stay trainable (requires_grad): change it "
-               f"in place under torch.no_grad()")
+        if n >= 1000:
+            kurtosis = ((values - m) ** 4).mean().item() / s ** 4
+            expect(abs(kurtosis - 3) < 0.5, f"after init_normal_(model, {std}), {name} has the "
+                   f"right spread but is not normal: draw from N(0, std^2) (normal_, randn)")
+    with torch.no_grad():
+        for (_, p), got in zip(named, params):
+            p.copy_(got)
+    (model(x) * r).sum().backward()
+    for (name, p), got in zip(named, grads):
+        expect(got is not None, f"{name} must stay trainable (requires_grad): change it in "
+               f"place under torch.no_grad()")
+        compare(got, p.grad, f"the gradient of {name} after init_normal_",
+                "Change the parameters in place (p.normal_(0, std) under torch.no_grad()), "
+                "keep them the model's.", rtol=1e-4, atol=1e-6)
 
 
 # --- Exercise 16: ResNetBlock ---------------------------------------------------------------------
@@ -1021,10 +1142,9 @@ def probe_resblock(ns, seed):
             biases = []
             for name, (w, b) in zip(("conv1", "conv2"), convs):
                 set_param(block, f"{name}.weight", w, what)
-                has_bias = getattr(getattr(block, name), "bias", None) is not None
-                if has_bias:
+                if getattr(getattr(block, name), "bias", None) is not None:
                     set_param(block, f"{name}.bias", b, what)
-                biases.append(has_bias)
+                biases.append(plain_tensor(getattr(getattr(block, name), "bias", None)))
             if bn:
                 for name, (w, b) in zip(("bn1", "bn2"), norms):
                     set_param(block, f"{name}.weight", w, what)
@@ -1043,9 +1163,11 @@ def judge_resblock(obs, seed):
             expect(isinstance(seen["biases"], list) and len(seen["biases"]) == 2,
                    "malformed observation")
             y = x
-            for (w, b), (g, beta), has_bias in zip(convs, norms, seen["biases"]):
+            for (w, b), (g, beta), bias in zip(convs, norms, seen["biases"]):
+                expect(bias is None or (isinstance(bias, torch.Tensor) and bias.shape == b.shape
+                                        and torch.equal(bias.float(), b)), "malformed observation")
                 first = y is x
-                y = F.conv2d(y, w, b if has_bias is True else None, padding=(k - 1) // 2)
+                y = F.conv2d(y, w, None if bias is None else b, padding=(k - 1) // 2)
                 if bn:
                     y = F.batch_norm(y, None, None, g, beta, training=True, eps=1e-5)
                 if first:
