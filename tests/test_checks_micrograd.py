@@ -190,6 +190,10 @@ ALTERNATIVES = [
                      "        total = total + (-(sj * yj) + 1).relu() * (1.0 / len(ys))\n"
                      "    for p in params:\n        total = total + alpha * p ** 2\n    return total\n")],
      "hinge loss accumulated in a loop, p ** 2"),
+    ("value_class", [("            self.grad += other.data * out.grad\n            other.grad += self.data * out.grad",
+                      "            self.grad = self.grad + out.grad * other.data\n"
+                      "            other.grad = out.grad * self.data + other.grad")],
+     "product closure accumulating with grad = grad + ..."),
     ("train_step", [("    for p in model.parameters():\n        p.grad = 0.0\n", ""),
                     ("    loss = sum((p - y) ** 2 for p, y in zip(preds, ys)) / len(ys)\n",
                      "    for p in model.parameters():\n        p.grad = 0\n"
@@ -204,3 +208,14 @@ ALTERNATIVES = [
 def test_correct_variant_keeps_every_point(cell, edits, what):
     ns = namespace(SESSION, {cell: edits}, solutions_only=True)
     assert failing(ns) == {}, f"a correct answer lost points: {what}"
+
+
+def test_gradients_written_without_backward_closures_earn_nothing():
+    """A Value that writes forward-mode derivatives into its leaves while it is built (no
+    _backward closure, no graph) has right forward values and no gradients of its own."""
+    from tests.hostile_judges_s01_s02_s05 import FORWARD_ONLY_VALUE
+
+    ns = namespace(SESSION, solutions_only=True)
+    exec(FORWARD_ONLY_VALUE, ns)
+    lost = failing(ns)
+    assert {"local_grads", "activations", "hinge_loss"} <= set(lost) and "value_ops" not in lost
