@@ -132,10 +132,64 @@ class Value:
 '''
 
 
+# --- session 5: a "convnet" that is one linear layer, and one-deviation architectures ----------
+
+LINEAR_WITH_DECOYS = '''class ConvNet(nn.Module):
+    """One linear layer; the layers of the table are built and never used."""
+
+    def __init__(self, image_size=28, n_classes=10, width=16, p_drop=0.3):
+        super().__init__()
+        self.conv1, self.bn1 = nn.Conv2d(1, width, 3, padding=1), nn.BatchNorm2d(width)
+        self.conv2 = nn.Conv2d(width, 2 * width, 3, padding=1)
+        self.bn2, self.drop = nn.BatchNorm2d(2 * width), nn.Dropout(p_drop)
+        self.fc = nn.Linear(image_size * image_size, n_classes)
+
+    def forward(self, x):
+        return self.fc(x.flatten(1))
+
+
+def train_epoch('''
+
+
+def convnet_replaced(source: str):
+    """The session-5 solution with its ConvNet class replaced by ``source``."""
+    def make():
+        nb = solved(S5)
+        cell = _cell(nb, "convnet")
+        start, end = cell.source.index("class ConvNet"), cell.source.index("def train_epoch(")
+        cell.source = cell.source[:start] + source + cell.source[end + len("def train_epoch("):]
+        return nb
+    return make
+
+
 def cases(submissions_root: Path, canary: Path, port: int) -> list[Case]:
     return [
         Case("forward_only_value", S1, writes(S1, answered(S1, "value_class", FORWARD_ONLY_VALUE)),
              only(S1, "value_ops"),
              "a Value without backward closures that writes forward-mode derivatives into the "
              "leaves' .grad (earned local_grads and activations: 9 of 26 points where 3 are due)"),
+        Case("convnet_linear_decoys", S5, writes(S5, convnet_replaced(LINEAR_WITH_DECOYS)),
+             losing(S5, "convnet"), "the starred ConvNet is one nn.Linear, with Conv2d, "
+             "BatchNorm2d and Dropout built and never used (kept 4/4)"),
+        Case("convnet_avgpool", S5, writes(S5, mutated(S5, "convnet", (
+            "nn.MaxPool2d(2),  # (B, 2w, s/4, s/4)", "nn.AvgPool2d(2),  # (B, 2w, s/4, s/4)"))),
+             losing(S5, "convnet"), "average-pooling in the second block (kept 4/4)"),
+        Case("convnet_64_hidden", S5, writes(S5, mutated(S5, "convnet", (
+            "side * side, 128)", "side * side, 64)"), ("nn.Linear(128, n_classes)",
+                                                       "nn.Linear(64, n_classes)"))),
+             losing(S5, "convnet"), "64 hidden units instead of 128 (kept 4/4)"),
+        Case("convnet_no_second_batchnorm", S5, writes(S5, mutated(S5, "convnet", (
+            "nn.BatchNorm2d(2 * width), ", ""))),
+             losing(S5, "convnet"), "no BatchNorm2d in the second block (kept 4/4)"),
+        Case("convnet_ignores_p_drop", S5, writes(S5, mutated(S5, "convnet", (
+            "nn.Dropout(p_drop)", "nn.Dropout(0.3)"))),
+             losing(S5, "convnet"), "dropout fixed at 0.3 whatever p_drop says (kept 4/4)"),
+        Case("confusion_floats", S5, writes(S5, mutated(S5, "confusion", (
+            ".view(n_classes, n_classes)", ".view(n_classes, n_classes).float()"))),
+             losing(S5, "confusion"), "a confusion matrix of floats where the statement says "
+             "int64 (kept 4/4)"),
+        Case("trigram_counts_floats", S2, writes(S2, mutated(S2, "trigram_counts_fn", (
+            "dtype=torch.int32", "dtype=torch.float32"))),
+             losing(S2, "trigram_counts"), "trigram counts as floats where the statement says "
+             "integers (kept 4/4)"),
     ]
