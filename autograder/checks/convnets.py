@@ -543,7 +543,7 @@ def probe_nb_errors(ns, seed):
     model = mode_marked(model.train(), 10)  # the wrong mode: compute_nb_errors must switch it
     x, target = errors_case(seed)
     n = call("compute_nb_errors(model, data_input, data_target, 100)", fn, model, x, target.clone(), 100)
-    return {"n": n}
+    return {"returned": n}
 
 
 @kernel
@@ -571,7 +571,7 @@ def judge_nb_errors(obs, seed):
     def errors(z):
         return int((z.argmax(1) != target.argmax(1)).sum())
 
-    got = number(obs["n"], "compute_nb_errors(...)")
+    got = number(obs["returned"], "compute_nb_errors(...)")
     if got == errors(logits):
         return
     expect(got != errors(marked(logits, False, True)),

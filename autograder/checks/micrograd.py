@@ -388,12 +388,11 @@ def probe_nn(ns, seed):
     MLP = need(ns, "MLP")
     model = call("MLP(3, [4, 4, 1])", MLP, 3, [4, 4, 1])
     layers = structure(model)
-    sizes = [[len(ws) for ws, _ in layer] for layer in layers]
-    index = {id(p): i for i, p in enumerate(set_parameters(layers, seed))}
-    params = call("model.parameters()", lambda: list(model.parameters()))
+    set_parameters(layers, seed)
+    params = call("model.parameters()", lambda: [p.data for p in model.parameters()])
     outputs = [scalar_data(call(f"model({x})", model, x)) for x in mlp_inputs(seed, 3, 3)]
-    return {"sizes": sizes, "parameters": [index.get(id(p), -1) for p in params],
-            "outputs": outputs}
+    return {"neurons": [[[w.data for w in ws] + [b.data] for ws, b in layer] for layer in layers],
+            "parameters": params, "outputs": outputs}
 
 
 def _forward(weights, x):
@@ -422,14 +421,16 @@ def _weights(values, nin, nouts, requires_grad=False):
 def judge_nn(obs, seed):
     nin, nouts = 3, [4, 4, 1]
     want_sizes = [[fan_in] * n for fan_in, n in zip([nin, *nouts[:-1]], nouts)]
-    expect(obs["sizes"] == want_sizes,
+    sizes = [[len(neuron) - 1 for neuron in layer] for layer in obs["neurons"]]
+    expect(sizes == want_sizes,
            f"MLP({nin}, {nouts}) should have layers of {nouts} neurons with one weight per "
-           f"input of their layer, got {[len(s) for s in obs['sizes']]} neurons with "
-           f"{obs['sizes']} weights")
+           f"input of their layer, got {[len(s) for s in sizes]} neurons with {sizes} weights")
     n = sum(n * (fan_in + 1) for fan_in, n in zip([nin, *nouts[:-1]], nouts))
-    expect(sorted(obs["parameters"]) == list(range(n)),
+    values = sorted(parameter_values(seed, n))
+    got = sorted(number(v, "a parameter's .data") for v in obs["parameters"])
+    expect(len(got) == n and all(close(a, b) for a, b in zip(got, values)),
            f"parameters() must return every weight and bias exactly once: expected {n} "
-           f"Values, got {len(obs['parameters'])}")
+           f"Values, got {len(got)}")
     weights = _weights(parameter_values(seed, n), nin, nouts)
     for x, got in zip(mlp_inputs(seed, nin, 3), obs["outputs"], strict=True):
         got = number(got, f"model({x})")
