@@ -73,6 +73,25 @@ MISTAKES = [
      "topological order not reversed"),
     ("backward", "value_class", [("            elif node not in visited:", "            else:")],
      "shared nodes visited more than once"),
+    ("backward", "value_class", [(
+        "        topo, visited, stack = [], set(), [(self, False)]\n"
+        "        while stack:\n"
+        "            node, children_done = stack.pop()\n"
+        "            if children_done:\n"
+        "                topo.append(node)\n"
+        "            elif node not in visited:\n"
+        "                visited.add(node)\n"
+        "                stack.append((node, True))\n"
+        "                stack.extend((child, False) for child in node._prev)\n",
+        "        topo, visited = [], set()\n"
+        "        def build(v):\n"
+        "            if v not in visited:\n"
+        "                visited.add(v)\n"
+        "                for child in v._prev:\n"
+        "                    build(child)\n"
+        "                topo.append(v)\n"
+        "        build(self)\n")],
+     "recursive topological sort (fails past the recursion limit)"),
     ("finite_diff", "numerical_grad", [("(f(up) - f(down)) / (2 * h)", "(f(up) - f(xs)) / h")],
      "one-sided difference"),
     ("finite_diff", "numerical_grad", [("(f(up) - f(down)) / (2 * h)", "(f(up) - f(down)) / h")],

@@ -260,6 +260,14 @@ def backward_inputs(seed):
     return rng.uniform(-1.5, 1.5), rng.uniform(-1.5, 1.5), rng.randint(2000, 3000)
 
 
+@kernel
+def chain_factors(seed, depth):
+    """The factors of a chain of products deeper than Python's recursion limit: the leaf's
+    gradient is their product, which depends on the seed."""
+    rng = random.Random(seed + 3)
+    return [rng.uniform(0.999, 1.001) for _ in range(depth)]
+
+
 @probe("backward")
 def probe_backward(ns, seed):
     Value = need(ns, "Value")
@@ -271,9 +279,9 @@ def probe_backward(ns, seed):
     call("backward() on a small graph", y.backward)
     # a chain deeper than Python's default recursion limit
     leaf = node = Value(1.0)
-    for _ in range(depth):
-        node = wired(Value, "add", node, Value(0.0))
-    call(f"backward() on a chain of {depth} additions", node.backward)
+    for c in chain_factors(seed, depth):
+        node = wired(Value, "mul", node, Value(c))
+    call(f"backward() on a chain of {depth} products", node.backward)
     return {"root": y.grad, "x": x.grad, "w": w.grad, "chain_leaf": leaf.grad}
 
 
@@ -292,8 +300,9 @@ def judge_backward(obs, seed):
                f"dy/d{label} is {got:.6g}, which is wrong. Each node's _backward must run once, "
                f"after every node that uses it (reverse topological order).")
     leaf = number(obs["chain_leaf"], "the leaf's gradient")
-    expect(close(leaf, 1.0), f"on a chain of {depth} additions the leaf's gradient is "
-           f"{leaf!r}, expected 1.0 (build the order with an explicit stack, not recursion)")
+    expect(close(leaf, math.prod(chain_factors(seed, depth)), 1e-9, 1e-12),
+           f"on a chain of {depth} products the leaf's gradient is {leaf!r}, which is wrong "
+           f"(build the order with an explicit stack, not recursion)")
 
 
 # --- Exercise 5: finite differences ----------------------------------------------------------
