@@ -2,10 +2,13 @@
 
 ``F.conv2d`` and ``F.max_pool2d`` judge the hand-made convolution and pooling on random
 shapes, strides, paddings and dilations. Networks whose layers the statement names get their
-parameters set from the seed (``set_params``) and are compared with a reference built here;
-training and evaluation loops are probed with small models of the probe's own making (with
-dropout and batchnorm, started in the wrong mode), so that the mode, the gradients, the
-targets' form and the weighting of a smaller last batch all show in what is observed.
+parameters set from the seed (``set_params``), and the ConvNet, whose layer names the
+statement leaves free, by layer type and shape (``set_by_shape``); all are compared with a
+reference built here, in every mode that changes their outputs. Training and evaluation loops
+are probed with small models of the probe's own making (with dropout and batchnorm, started in
+the wrong mode, their logits marked by the mode they run in), so that the mode, the
+gradients, the targets' form and the weighting of a smaller last batch all show in the values
+observed: no flag is read from the kernel.
 """
 
 from __future__ import annotations
@@ -279,14 +282,13 @@ def probe_convnet(ns, seed):
             if not isinstance(net, nn.Module):
                 raise StudentError("ConvNet(...) must be a torch.nn.Module")
             with torch.no_grad():
-                call(f"{what} on x {tuple(x.shape)}", net.eval(), x)  # lazy layers take shape
+                call(f"{what} on x {tuple(x.shape)}", lambda: net.eval()(x))  # lazy layers take shape
                 set_by_shape(net, seed)
                 if p_drop == 0.0:
-                    net.eval()
-                    seen["eval"] = call(f"{what} in eval mode on x {tuple(x.shape)}", net, x)
-                net.train()
+                    seen["eval"] = call(f"{what} in eval mode on x {tuple(x.shape)}",
+                                        lambda: net.eval()(x))
                 torch.manual_seed(seed)  # the dropout masks, drawn again by the judge
-                seen[f"train_{p_drop}"] = call(f"{what} in training mode", net, x)
+                seen[f"train_{p_drop}"] = call(f"{what} in training mode", lambda: net.train()(x))
         nets.append(seen)
     model = small_model(seed).eval()  # the wrong mode: train_epoch must switch it
     x, y = small_data(seed, 10)
