@@ -282,7 +282,8 @@ def probe_convnet(ns, seed):
             if not isinstance(net, nn.Module):
                 raise StudentError("ConvNet(...) must be a torch.nn.Module")
             with torch.no_grad():
-                call(f"{what} on x {tuple(x.shape)}", lambda: net.eval()(x))  # lazy layers take shape
+                if any(isinstance(m, nn.modules.lazy.LazyModuleMixin) for m in net.modules()):
+                    call(f"{what} on x {tuple(x.shape)}", lambda: net.eval()(x))  # shapes set
                 set_by_shape(net, seed)
                 if p_drop == 0.0:
                     seen["eval"] = call(f"{what} in eval mode on x {tuple(x.shape)}",
