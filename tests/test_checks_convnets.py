@@ -79,6 +79,25 @@ MISTAKES = [
     ("convnet", "convnet", [("loss = F.cross_entropy(model(x), y)",
                              "loss = F.mse_loss(model(x).softmax(1), F.one_hot(y, 3).float())")],
      "MSE against one-hot targets instead of the cross-entropy"),
+    ("convnet", "convnet", [("nn.MaxPool2d(2),  # (B, 2w, s/4, s/4)",
+                             "nn.AvgPool2d(2),  # (B, 2w, s/4, s/4)")],
+     "average-pooling in the second block"),
+    ("convnet", "convnet", [("side * side, 128)", "side * side, 64)"),
+                            ("nn.Linear(128, n_classes)", "nn.Linear(64, n_classes)")],
+     "64 hidden units instead of 128"),
+    ("convnet", "convnet", [("nn.BatchNorm2d(2 * width), ", "")], "no batchnorm in the second block"),
+    ("convnet", "convnet", [("nn.Dropout(p_drop)", "nn.Dropout(0.3)")], "dropout ignores p_drop"),
+    ("convnet", "convnet", [("nn.Flatten(), nn.Dropout(p_drop),", "nn.Flatten(),")],
+     "no dropout before the hidden layer"),
+    ("convnet", "convnet", [("nn.ReLU(), nn.Dropout(p_drop),", "nn.Dropout(p_drop), nn.ReLU(),"),
+                            ("nn.Flatten(), nn.Dropout(p_drop),", "nn.Flatten(),"),
+                            ("nn.Linear(128, n_classes),  # (B, n_classes) logits",
+                             "nn.Linear(128, n_classes), nn.Dropout(p_drop),")],
+     "dropout moved onto the logits"),
+    ("convnet", "convnet", [("return self.classifier(self.features(x))",
+                             "return self.classifier[-1](self.classifier[2].weight.new_zeros(x.shape[0], 128) + "
+                             "x.flatten(1)[:, :128])")],
+     "the convolutions built and never used"),
     ("evaluate", "evaluate", [("    model.eval()\n", "")],
      "accuracy measured in train mode (dropout and batchnorm on)"),
     ("evaluate", "evaluate", [("(logits.argmax(dim=1) == y)", "(logits.argmax(dim=1) == y.argmax(dim=-1))")],
@@ -91,6 +110,8 @@ MISTAKES = [
      "confusion matrix transposed"),
     ("confusion", "confusion", [("minlength=n_classes * n_classes", "minlength=0")],
      "a class that never occurs is missing"),
+    ("confusion", "confusion", [(".view(n_classes, n_classes)", ".view(n_classes, n_classes).float()")],
+     "float counts where the statement says int64"),
     ("fleuret_net", "fleuret_net", [("nn.Linear(256, nb_hidden)", "nn.Linear(256, 200)"),
                                     ("nn.Linear(nb_hidden, 10)", "nn.Linear(200, 10)")],
      "nb_hidden ignored"),
@@ -103,6 +124,8 @@ MISTAKES = [
                                  "range(0, data_input.size(0) - mini_batch_size + 1, mini_batch_size)")],
      "the last, smaller mini-batch skipped"),
     ("nb_errors", "nb_errors", [("    model.eval()\n", "")], "errors counted in train mode"),
+    ("nb_errors", "nb_errors", [("    with torch.no_grad():\n        for b", "    if True:\n        for b")],
+     "errors counted with gradients enabled"),
     ("nb_errors", "nb_errors", [("data_target[b:b + mini_batch_size].argmax(dim=1)",
                                  "data_target[b:b + mini_batch_size]")],
      "one-hot targets compared as class indices"),
@@ -214,6 +237,28 @@ ALTERNATIVES = [
                   "        losses.append(loss.detach() * len(y))\n        sizes.append(len(y))\n"
                   "    return (torch.stack(losses).sum() / sum(sizes)).item()\n")],
      "LazyLinear, losses summed at the end"),
+    ("convnet", [("""        self.features = nn.Sequential(
+            nn.Conv2d(1, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU(),
+            nn.MaxPool2d(2),  # (B, w, s/2, s/2)
+            nn.Conv2d(width, 2 * width, 3, padding=1), nn.BatchNorm2d(2 * width), nn.ReLU(),
+            nn.MaxPool2d(2),  # (B, 2w, s/4, s/4)
+        )
+        side = conv_output_size(conv_output_size(image_size, 2, 2), 2, 2)  # s/4, rounded down
+        self.classifier = nn.Sequential(
+            nn.Flatten(), nn.Dropout(p_drop),  # (B, 2w * side * side)
+            nn.Linear(2 * width * side * side, 128), nn.ReLU(), nn.Dropout(p_drop),  # (B, 128)
+            nn.Linear(128, n_classes),  # (B, n_classes) logits
+        )
+""", """        self.out = nn.Linear(128, n_classes)
+        self.hidden = nn.Linear(2 * width * (image_size // 4) ** 2, 128)
+        self.bn2, self.bn1 = nn.BatchNorm2d(2 * width), nn.BatchNorm2d(width)
+        self.conv2, self.conv1 = nn.Conv2d(width, 2 * width, 3, padding=1), nn.Conv2d(1, width, 3, padding=1)
+        self.p = p_drop
+"""), ("return self.classifier(self.features(x))", """x = F.max_pool2d(self.bn1(self.conv1(x)), 2).relu()
+        x = F.relu(F.max_pool2d(self.bn2(self.conv2(x)), 2))
+        x = F.dropout(x, self.p, self.training).view(len(x), -1)
+        return self.out(F.dropout(F.relu(self.hidden(x)), p=self.p, training=self.training))""")],
+     "layers named and registered in another order, functional forward, pool before ReLU"),
     ("evaluate", [("    model.eval()\n    total_loss, correct, count = 0.0, 0, 0\n    with torch.no_grad():\n",
                    "    was_training = model.training\n    model.eval()\n    total_loss, correct, count = 0.0, 0, 0\n"
                    "    with torch.inference_mode():\n"),
@@ -243,9 +288,9 @@ ALTERNATIVES = [
 """)], "confusion matrix by a loop"),
     ("confusion", [("""    flat = targets * n_classes + preds  # (N,) index of the cell (true, predicted)
     return torch.bincount(flat, minlength=n_classes * n_classes).view(n_classes, n_classes)
-""", """    cm = torch.zeros(n_classes, n_classes)
-    return cm.index_put_((targets, preds), torch.ones(len(preds)), accumulate=True)
-""")], "confusion matrix with index_put_, float counts"),
+""", """    cm = torch.zeros(n_classes, n_classes, dtype=torch.int32)
+    return cm.index_put_((targets, preds), torch.ones(len(preds), dtype=torch.int32), accumulate=True)
+""")], "confusion matrix with index_put_, int32 counts"),
     ("fleuret_net", [("x = F.relu(F.max_pool2d(self.conv1(x), kernel_size=3, stride=3))",
                       "x = F.max_pool2d(F.relu(self.conv1(x)), 3)"),
                      ("x = F.relu(self.fc1(x.flatten(1)))", "x = F.relu(self.fc1(x.view(-1, 256)))")],

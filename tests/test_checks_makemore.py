@@ -78,6 +78,10 @@ MISTAKES = [
      "no start token"),
     ("bigram_counts", "vocab_counts", [("zip(chs, chs[1:])", "zip(chs, chs[1:-1])")],
      "counts miss the last bigram of each word"),
+    ("bigram_counts", "vocab_counts", [("dtype=torch.int32", "dtype=torch.float64")],
+     "counts as float64 where the statement says integers"),
+    ("trigram_counts", "trigram_counts_fn", [("dtype=torch.int32", "dtype=torch.float32")],
+     "trigram counts as floats where the statement says integers"),
     ("bigram_counts", "vocab_counts", [("N[stoi[ch1], stoi[ch2]]", "N[stoi[ch2], stoi[ch1]]")],
      "rows and columns swapped"),
     ("normalize_rows", "normalize", [("N.sum(1, keepdim=True)", "N.sum(1)")],
@@ -259,7 +263,6 @@ ALTERNATIVES = [
                        "    iy = torch.tensor([stoi[c] for w in words for c in w + \".\"])\n"
                        "    N = torch.bincount(ix * 27 + iy, minlength=27 * 27).view(27, 27)\n")],
      "vectorised counts with bincount, itos as a list"),
-    ("vocab_counts", [("dtype=torch.int32", "dtype=torch.float64")], "counts as float64"),
     ("normalize", [("    N = N.float()  # (27, 27)\n    return N / N.sum(1, keepdim=True)  # (27, 27) / (27, 1)\n",
                     "    P = torch.zeros(N.shape, dtype=torch.float64)\n"
                     "    for i in range(N.shape[0]):\n"
@@ -370,7 +373,7 @@ ALTERNATIVES = [
                             "    flat = torch.bincount((X[:, 0] * 27 + X[:, 1]) * 27 + Y, minlength=27 ** 3)\n"
                             "    return flat.view(27, 27, 27)\n")],
      "trigram counts from build_dataset and bincount"),
-    ("trigram_counts_fn", [("dtype=torch.int32", "dtype=torch.float32")], "trigram counts as floats"),
+    ("trigram_counts_fn", [("dtype=torch.int32", "dtype=torch.int64")], "trigram counts as int64"),
     ("trigram_nll_fn", [("    counts = N3.double() + alpha  # (27, 27, 27) a new tensor: N3 is left as it is\n"
                          "    P3 = counts / counts.sum(2, keepdim=True)  # (27, 27, 27) each row P3[i, j] sums to 1\n",
                          "    P3 = (N3.float() + alpha) / (N3.float() + alpha).sum(-1, keepdim=True)\n"

@@ -73,6 +73,25 @@ MISTAKES = [
      "topological order not reversed"),
     ("backward", "value_class", [("            elif node not in visited:", "            else:")],
      "shared nodes visited more than once"),
+    ("backward", "value_class", [(
+        "        topo, visited, stack = [], set(), [(self, False)]\n"
+        "        while stack:\n"
+        "            node, children_done = stack.pop()\n"
+        "            if children_done:\n"
+        "                topo.append(node)\n"
+        "            elif node not in visited:\n"
+        "                visited.add(node)\n"
+        "                stack.append((node, True))\n"
+        "                stack.extend((child, False) for child in node._prev)\n",
+        "        topo, visited = [], set()\n"
+        "        def build(v):\n"
+        "            if v not in visited:\n"
+        "                visited.add(v)\n"
+        "                for child in v._prev:\n"
+        "                    build(child)\n"
+        "                topo.append(v)\n"
+        "        build(self)\n")],
+     "recursive topological sort (fails past the recursion limit)"),
     ("finite_diff", "numerical_grad", [("(f(up) - f(down)) / (2 * h)", "(f(up) - f(xs)) / h")],
      "one-sided difference"),
     ("finite_diff", "numerical_grad", [("(f(up) - f(down)) / (2 * h)", "(f(up) - f(down)) / h")],
@@ -190,6 +209,10 @@ ALTERNATIVES = [
                      "        total = total + (-(sj * yj) + 1).relu() * (1.0 / len(ys))\n"
                      "    for p in params:\n        total = total + alpha * p ** 2\n    return total\n")],
      "hinge loss accumulated in a loop, p ** 2"),
+    ("value_class", [("            self.grad += other.data * out.grad\n            other.grad += self.data * out.grad",
+                      "            self.grad = self.grad + out.grad * other.data\n"
+                      "            other.grad = out.grad * self.data + other.grad")],
+     "product closure accumulating with grad = grad + ..."),
     ("train_step", [("    for p in model.parameters():\n        p.grad = 0.0\n", ""),
                     ("    loss = sum((p - y) ** 2 for p, y in zip(preds, ys)) / len(ys)\n",
                      "    for p in model.parameters():\n        p.grad = 0\n"
@@ -204,3 +227,14 @@ ALTERNATIVES = [
 def test_correct_variant_keeps_every_point(cell, edits, what):
     ns = namespace(SESSION, {cell: edits}, solutions_only=True)
     assert failing(ns) == {}, f"a correct answer lost points: {what}"
+
+
+def test_gradients_written_without_backward_closures_earn_nothing():
+    """A Value that writes forward-mode derivatives into its leaves while it is built (no
+    _backward closure, no graph) has right forward values and no gradients of its own."""
+    from tests.hostile_judges_s01_s02_s05 import FORWARD_ONLY_VALUE
+
+    ns = namespace(SESSION, solutions_only=True)
+    exec(FORWARD_ONLY_VALUE, ns)
+    lost = failing(ns)
+    assert {"local_grads", "activations", "hinge_loss"} <= set(lost) and "value_ops" not in lost

@@ -203,7 +203,7 @@ def number(obs, what: str) -> float:
     if isinstance(obs, torch.Tensor) and obs.numel() == 1:
         obs = obs.item()
     if isinstance(obs, bool) or not isinstance(obs, (int, float)):
-        raise Fail(f"{what} must be a number, got {_kind(obs)}")
+        raise Fail(f"{what} must be a number, got {kind(obs)}")
     return float(obs)
 
 
@@ -211,11 +211,12 @@ def as_tensor(x, what: str, dtype=None):
     """An observed tensor (in ``dtype`` if given), or Fail if the student's code gave no tensor."""
     import torch
 
-    expect(isinstance(x, torch.Tensor), f"{what} must be a torch tensor, got {_kind(x)}")
+    expect(isinstance(x, torch.Tensor), f"{what} must be a torch tensor, got {kind(x)}")
     return x if dtype is None else x.to(dtype)
 
 
-def _kind(x) -> str:
+def kind(x) -> str:
+    """What an observed value is, in words for the student (a student's object by its type)."""
     return repr(x) if type(x).__name__ == "Opaque" else type(x).__name__
 
 

@@ -2,15 +2,19 @@
 
 ``F.conv2d`` and ``F.max_pool2d`` judge the hand-made convolution and pooling on random
 shapes, strides, paddings and dilations. Networks whose layers the statement names get their
-parameters set from the seed (``set_params``) and are compared with a reference built here;
-training and evaluation loops are probed with small models of the probe's own making (with
-dropout and batchnorm, started in the wrong mode), so that the mode, the gradients, the
-targets' form and the weighting of a smaller last batch all show in what is observed.
+parameters set from the seed (``set_params``), and the ConvNet, whose layer names the
+statement leaves free, by layer type and shape (``set_by_shape``); all are compared with a
+reference built here, in every mode that changes their outputs. Training and evaluation loops
+are probed with small models of the probe's own making (with dropout and batchnorm, started in
+the wrong mode, their logits marked by the mode they run in), so that the mode, the
+gradients, the targets' form and the weighting of a smaller last batch all show in the values
+observed: no flag is read from the kernel.
 """
 
 from __future__ import annotations
 
 import random
+import zlib
 
 import torch
 import torch.nn as nn
@@ -42,11 +46,23 @@ def shapes_of(module):
 
 
 @kernel
-def mode_recorder(module):
-    """A list that receives (grad enabled, training) at each forward of ``module``."""
-    seen = []
-    module.register_forward_hook(lambda m, args, out: seen.append([torch.is_grad_enabled(), m.training]))
-    return seen
+def mode_marked(model, n_classes):
+    """``model``, its logits marked with the mode it runs in: unchanged in eval mode without
+    gradients, else a large offset on class (training + 2 * grad enabled) % n_classes, so the
+    mode shows in the values returned (see ``marked``)."""
+    def mark(module, args, out):
+        return out + marked(out.new_zeros(out.shape[1:]), module.training, torch.is_grad_enabled())
+    model.register_forward_hook(mark)
+    return model
+
+
+@kernel
+def marked(logits, training, grad):
+    """``logits`` as ``mode_marked`` returns them in that mode."""
+    code = int(training) + 2 * int(grad)
+    if not code:
+        return logits
+    return logits + 5.0 * F.one_hot(torch.tensor(code % logits.shape[-1]), logits.shape[-1])
 
 
 # --- Exercise 1: output size -----------------------------------------------------------------
@@ -217,52 +233,132 @@ def small_data(seed, n):
     return x, torch.where(flip, noise, y)
 
 
+@kernel
+def set_by_shape(module, seed):
+    """Set every Conv2d, BatchNorm2d and Linear of ``module`` (weights, biases, batchnorm
+    statistics) from ``seed`` and the layer's type and shape, whatever its name or place."""
+    with torch.no_grad():
+        for m in module.modules():
+            if not isinstance(m, (nn.Conv2d, nn.BatchNorm2d, nn.Linear)):
+                continue
+            key = f"{type(m).__name__}{tuple(m.weight.shape) if m.weight is not None else m.num_features}"
+            g = torch.Generator().manual_seed(seed + zlib.crc32(key.encode()))
+            if isinstance(m, nn.BatchNorm2d):
+                n = m.num_features
+                m.running_mean.copy_(torch.randn(n, generator=g) * 0.5)
+                m.running_var.copy_(torch.rand(n, generator=g) + 0.5)
+                if m.weight is not None:
+                    m.weight.copy_(1 + 0.3 * torch.randn(n, generator=g))
+                    m.bias.copy_(0.3 * torch.randn(n, generator=g))
+                continue
+            m.weight.copy_(torch.randn(m.weight.shape, generator=g) / m.weight[0].numel() ** 0.5)
+            if m.bias is not None:
+                m.bias.copy_(0.3 * torch.randn(m.bias.shape, generator=g))
+
+
+@kernel
+def convnet_configs(seed):
+    """(image_size, n_classes, width) of each network built: the defaults, then others."""
+    rng = random.Random(seed)
+    return [(28, 10, 16), (other_image_size(seed), rng.choice((5, 7)), rng.choice((4, 8)))]
+
+
+@kernel
+def convnet_input(seed, size):
+    return torch.randn(4, 1, size, size, generator=torch.Generator().manual_seed(seed + size))
+
+
 @probe("convnet")
 def probe_convnet(ns, seed):
     ConvNet, train_epoch = need(ns, "ConvNet", "train_epoch")
-    shapes = {}
-    for size in (28, other_image_size(seed)):
-        torch.manual_seed(seed)
-        net = call(f"ConvNet(image_size={size})", ConvNet, image_size=size)
-        if not isinstance(net, nn.Module):
-            raise StudentError("ConvNet(...) must be a torch.nn.Module")
-        net.eval()
-        x = torch.randn(3, 1, size, size, generator=torch.Generator().manual_seed(seed))
-        with torch.no_grad():
-            out = call(f"ConvNet(image_size={size})(x) on x {tuple(x.shape)}", net, x)
-            single = call(f"ConvNet(image_size={size})(x[:1])", net, x[:1])
-        shapes[str(size)] = {"out": out, "single": single}
-    kinds = [type(m).__name__ for m in net.modules()]
+    nets = []
+    for size, n_classes, width in convnet_configs(seed):
+        x = convnet_input(seed, size)
+        seen = {}
+        for p_drop in (0.0, 0.5):
+            what = f"ConvNet(image_size={size}, n_classes={n_classes}, width={width}, p_drop={p_drop})"
+            net = call(what, ConvNet, image_size=size, n_classes=n_classes, width=width,
+                       p_drop=p_drop)
+            if not isinstance(net, nn.Module):
+                raise StudentError("ConvNet(...) must be a torch.nn.Module")
+            with torch.no_grad():
+                if any(isinstance(m, nn.modules.lazy.LazyModuleMixin) for m in net.modules()):
+                    call(f"{what} on x {tuple(x.shape)}", lambda: net.eval()(x))  # shapes set
+                set_by_shape(net, seed)
+                if p_drop == 0.0:
+                    seen["eval"] = call(f"{what} in eval mode on x {tuple(x.shape)}",
+                                        lambda: net.eval()(x))
+                torch.manual_seed(seed)  # the dropout masks, drawn again by the judge
+                seen[f"train_{p_drop}"] = call(f"{what} in training mode", lambda: net.train()(x))
+        nets.append(seen)
     model = small_model(seed).eval()  # the wrong mode: train_epoch must switch it
     x, y = small_data(seed, 10)
     loader = DataLoader(TensorDataset(x, y), batch_size=4)  # batches of 4, 4 and 2
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     mean_loss = call("train_epoch(model, loader, optimizer)", train_epoch, model, loader, opt)
-    return {"sizes": shapes, "kinds": kinds, "loss": mean_loss,
+    return {"nets": nets, "loss": mean_loss,
             "params": {n: p.detach() for n, p in model.named_parameters()},
             "running_mean": model[2].running_mean}
 
 
+class _ReferenceConvNet(nn.Module):
+    """The statement's table."""
+
+    def __init__(self, image_size, n_classes, width, p_drop):
+        super().__init__()
+        side = image_size // 2 // 2
+        self.features = nn.Sequential(
+            nn.Conv2d(1, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(width, 2 * width, 3, padding=1), nn.BatchNorm2d(2 * width), nn.ReLU(),
+            nn.MaxPool2d(2))
+        self.classifier = nn.Sequential(
+            nn.Flatten(), nn.Dropout(p_drop), nn.Linear(2 * width * side * side, 128), nn.ReLU(),
+            nn.Dropout(p_drop), nn.Linear(128, n_classes))
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
+
+
+CONVNET_TABLE = ("Conv2d(1, w, 3, padding=1), BatchNorm2d, ReLU, MaxPool2d(2); Conv2d(w, 2w, 3, "
+                 "padding=1), BatchNorm2d, ReLU, MaxPool2d(2); flatten, Dropout(p_drop), "
+                 "Linear(2w (s/4)², 128), ReLU, Dropout(p_drop), Linear(128, n_classes)")
+
+
 @judge("convnet")
 def judge_convnet(obs, seed):
-    for size in (28, other_image_size(seed)):
-        seen = obs["sizes"][str(size)]
-        out = seen["out"]
-        expect(isinstance(out, torch.Tensor) and tuple(out.shape) == (3, 10),
-               f"ConvNet(image_size={size}) on a batch (3, 1, {size}, {size}) gives "
+    nets = obs["nets"]
+    expect(isinstance(nets, list) and len(nets) == 2, "malformed observation")
+    for (size, n_classes, width), seen in zip(convnet_configs(seed), nets):
+        x = convnet_input(seed, size)
+        what = f"ConvNet(image_size={size}, n_classes={n_classes}, width={width})"
+        out = seen["eval"]
+        expect(isinstance(out, torch.Tensor) and tuple(out.shape) == (len(x), n_classes),
+               f"{what} on a batch {tuple(x.shape)} gives "
                f"{tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__}, "
-               f"expected (3, 10). Compute the flattened size from image_size, not for 28x28 only.")
-        expect(bool(torch.isfinite(out).all()) and float(out.std()) > 0,
-               f"ConvNet(image_size={size}) gives constant or non-finite outputs")
-        expect(not (bool((out >= 0).all()) and torch.allclose(out.sum(1), torch.ones(3), atol=1e-4)),
+               f"expected {(len(x), n_classes)}. Compute the flattened size from image_size, not "
+               f"for 28x28 only, and use n_classes.")
+        expect(not (bool((out >= 0).all()) and
+                    torch.allclose(out.double().sum(1), torch.ones(len(x), dtype=torch.float64),
+                                   atol=1e-4)),
                "ConvNet returns probabilities: return the logits (F.cross_entropy applies the softmax)")
-        compare(seen["single"], out[:1], f"ConvNet(image_size={size}) in eval mode on x[:1]",
-                "In eval mode each image's output must not depend on the rest of the batch.",
-                rtol=1e-4, atol=1e-5)
-    kinds = obs["kinds"]
-    expect(isinstance(kinds, list), "malformed observation")
-    expect(kinds.count("Conv2d") >= 2 and kinds.count("BatchNorm2d") >= 1 and "Dropout" in kinds,
-           "ConvNet should have two Conv2d layers with BatchNorm2d, and Dropout, as in the table")
+        for mode, p_drop in (("eval", 0.0), ("train_0.0", 0.0), ("train_0.5", 0.5)):
+            ref = _ReferenceConvNet(size, n_classes, width, p_drop)
+            set_by_shape(ref, seed)
+            with torch.no_grad():
+                if mode == "eval":
+                    want = ref.eval()(x)
+                else:
+                    torch.manual_seed(seed)
+                    want = ref.train()(x)
+            hint = {
+                "eval": f"In eval mode, with every Conv2d, BatchNorm2d and Linear set by the "
+                        f"grader, it does not compute the table: {CONVNET_TABLE}.",
+                "train_0.0": "Right in eval mode, wrong in training mode with p_drop=0: dropout "
+                             "must use p_drop (nothing dropped at 0), batchnorm its batch statistics.",
+                "train_0.5": "Right in eval mode, wrong in training mode with p_drop=0.5: one "
+                             "Dropout(p_drop) after flatten and one after the hidden ReLU, nowhere else.",
+            }[mode]
+            compare(seen[mode], want, what, hint, rtol=1e-4, atol=1e-5)
     _judge_train_epoch(obs, seed)
 
 
@@ -299,39 +395,45 @@ def _judge_train_epoch(obs, seed):
 @probe("evaluate")
 def probe_evaluate(ns, seed):
     evaluate = need(ns, "evaluate")
-    model = small_model(seed, p_drop=0.5).train()  # the wrong mode: evaluate must switch it
-    seen = mode_recorder(model)
+    # the wrong mode: evaluate must switch it; the logits show the mode (mode_marked)
+    model = mode_marked(small_model(seed, p_drop=0.5).train(), 3)
     x, y = small_data(seed, 250)
     loader = DataLoader(TensorDataset(x, y), batch_size=100)  # batches of 100, 100 and 50
     result = call("evaluate(model, loader)", evaluate, model, loader)
     if not isinstance(result, (tuple, list)) or len(result) != 2:
         raise StudentError("evaluate must return a pair (mean loss, accuracy)")
-    return {"loss": result[0], "accuracy": result[1], "seen": seen}
+    return {"loss": result[0], "accuracy": result[1]}
+
+
+def _loss_accuracy(logits, y):
+    return (F.cross_entropy(logits, y).item(),
+            (logits.argmax(1) == y).double().mean().item())
 
 
 @judge("evaluate")
 def judge_evaluate(obs, seed):
-    seen = obs["seen"]
-    expect(isinstance(seen, list) and len(seen) >= 1, "evaluate(model, loader) never called the model")
-    expect(not any(grad for grad, _ in seen),
-           "evaluate runs the model with gradients enabled: wrap it in torch.no_grad()")
-    expect(not any(training for _, training in seen),
-           "evaluate runs the model in training mode (dropout on, batchnorm on batch statistics): "
-           "call model.eval() first")
     x, y = small_data(seed, 250)
-    model = small_model(seed, p_drop=0.5).eval()
     with torch.no_grad():
-        logits = model(x)  # (250, 3)
-    want_loss = F.cross_entropy(logits, y).item()
-    want_acc = (logits.argmax(1) == y).double().mean().item()
+        logits = small_model(seed, p_drop=0.5).eval()(x)  # (250, 3)
     acc = number(obs["accuracy"], "the accuracy returned by evaluate")
     loss = number(obs["loss"], "the loss returned by evaluate")
+
+    def same(pair):
+        return abs(acc - pair[1]) < 1e-6 and abs(loss - pair[0]) <= 1e-4 * max(1.0, pair[0])
+
+    want_loss, want_acc = _loss_accuracy(logits, y)
+    if same((want_loss, want_acc)):
+        return
+    expect(not same(_loss_accuracy(marked(logits, False, True), y)),
+           "evaluate runs the model with gradients enabled: wrap it in torch.no_grad()")
     expect(abs(acc - want_acc) < 1e-6,
-           f"evaluate's accuracy is {acc:.4g}, which is wrong: the fraction of samples whose argmax "
-           "equals their label, over all samples; the labels are class indices, not one-hot rows")
-    expect(abs(loss - want_loss) <= 1e-4 * max(1.0, want_loss),
-           f"evaluate's mean loss is {loss:.5g}, which is wrong: the cross-entropy averaged over the "
-           "samples (weight each batch by its size: the last batch is smaller)")
+           f"evaluate's accuracy is {acc:.4g}, which is wrong: in eval mode (call model.eval(): "
+           "dropout off, batchnorm on its running statistics), without gradients, the fraction of "
+           "samples whose argmax equals their label, over all samples; the labels are class "
+           "indices, not one-hot rows")
+    raise Fail(f"evaluate's mean loss is {loss:.5g}, which is wrong: the cross-entropy averaged "
+               "over the samples in eval mode (weight each batch by its size: the last batch is "
+               "smaller)")
 
 
 # --- Exercise 6: confusion matrix -------------------------------------------------------------
@@ -367,6 +469,9 @@ def judge_confusion(obs, seed):
     expect(isinstance(got, torch.Tensor) and tuple(got.shape) == (n, n),
            f"{what} must be a ({n}, {n}) tensor, got "
            f"{tuple(got.shape) if isinstance(got, torch.Tensor) else type(got).__name__}")
+    expect(not got.is_floating_point() and got.dtype != torch.bool,
+           f"{what} holds {str(got.dtype).replace('torch.', '')} values: the statement asks for "
+           "an int64 tensor of counts")
     expect(torch.equal(want, want.T) or not torch.equal(got.double(), want.T),
            f"{what} is transposed: rows are the true classes, columns the predicted ones")
     compare(got, want, what, "M[i, j] counts the samples of true class i predicted as class j.",
@@ -438,11 +543,10 @@ def probe_nb_errors(ns, seed):
     fn = need(ns, "compute_nb_errors")
     model = nn.Sequential(nn.Flatten(), nn.Linear(16, 10), nn.Dropout(0.5))
     set_params(model, seed)
-    model.train()  # the wrong mode: compute_nb_errors must switch it
-    seen = mode_recorder(model)
+    model = mode_marked(model.train(), 10)  # the wrong mode: compute_nb_errors must switch it
     x, target = errors_case(seed)
     n = call("compute_nb_errors(model, data_input, data_target, 100)", fn, model, x, target.clone(), 100)
-    return {"n": n, "seen": seen}
+    return {"returned": n}
 
 
 @kernel
@@ -461,21 +565,24 @@ def errors_case(seed):
 
 @judge("nb_errors")
 def judge_nb_errors(obs, seed):
-    seen = obs["seen"]
-    expect(isinstance(seen, list) and len(seen) >= 1, "compute_nb_errors never called the model")
-    expect(not any(training for _, training in seen),
-           "compute_nb_errors runs the model in training mode (dropout on): call model.eval() first")
-    expect(not any(grad for grad, _ in seen),
-           "compute_nb_errors runs the model with gradients enabled: use torch.no_grad()")
     x, target = errors_case(seed)
     model = nn.Sequential(nn.Flatten(), nn.Linear(16, 10))
     set_params(model, seed)
     with torch.no_grad():
-        want = int((model(x).argmax(1) != target.argmax(1)).sum())
-    got = number(obs["n"], "compute_nb_errors(...)")
-    expect(got == want, f"compute_nb_errors on 250 samples in mini-batches of 100 counts {got:g} "
-           "errors, which is wrong: compare each predicted class with the class of its one-hot "
-           "target, for every sample (the last mini-batch has 50)")
+        logits = model(x)  # (250, 10)
+
+    def errors(z):
+        return int((z.argmax(1) != target.argmax(1)).sum())
+
+    got = number(obs["returned"], "compute_nb_errors(...)")
+    if got == errors(logits):
+        return
+    expect(got != errors(marked(logits, False, True)),
+           "compute_nb_errors runs the model with gradients enabled: use torch.no_grad()")
+    raise Fail(f"compute_nb_errors on 250 samples in mini-batches of 100 counts {got:g} errors, "
+               "which is wrong: in eval mode (call model.eval(): dropout off), compare each "
+               "predicted class with the class of its one-hot target, for every sample (the last "
+               "mini-batch has 50)")
 
 
 # --- Exercise 9: the U-Net --------------------------------------------------------------------

@@ -14,6 +14,7 @@ Tolerances: float32 student arithmetic against a float64 reference, compared nor
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 import string
@@ -23,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from autograder.checks import (
-    Fail, as_tensor, close, compare, expect, judge, kernel, number, probe, tensors_close)
+    Fail, as_tensor, close, compare, expect, judge, kind, kernel, number, probe, tensors_close)
 from autograder.probe_runtime import StudentError, call, need
 
 SESSION = "02_makemore"
@@ -91,6 +92,25 @@ def scalar(x, what):
 
 
 @kernel
+def mapping_items(table):
+    """The first 100 (key, value) pairs of a dict the student built."""
+    if not isinstance(table, Mapping):
+        raise StudentError(f"stoi must be a dict (character -> index), got {type(table).__name__}")
+    return [list(kv) for kv in itertools.islice(table.items(), 100)]
+
+
+@kernel
+def loss_and_grad(loss, W, what):
+    """{"value": the loss as returned, "grad": W.grad after loss.backward(), or None when the
+    loss is no one-element tensor connected to W}."""
+    if not isinstance(loss, torch.Tensor):
+        return {"value": loss, "grad": None}
+    if loss.requires_grad and loss.numel() == 1:
+        bounded(f"loss.backward() on {what}", loss.backward)
+    return {"value": loss.detach(), "grad": W.grad}
+
+
+@kernel
 def lookup(table, key):
     """``table[key]``, or None when the student's table has no such key."""
     try:
@@ -116,6 +136,12 @@ def _loss_value(x, what) -> float:
         expect(x.numel() == 1, f"{what} must be a single number, got a tensor of shape "
                f"{tuple(x.shape)}")
     return number(x, what)
+
+
+def _integers(counts, what):
+    expect(not counts.is_floating_point() and counts.dtype != torch.bool,
+           f"{what} returns {str(counts.dtype).replace('torch.', '')} values: counts are a tensor "
+           f"of integers (start from torch.zeros(..., dtype=torch.int32))")
 
 
 def _bigrams(words):
@@ -159,10 +185,7 @@ def probe_bigram_counts(ns, seed):
     words = random_words(seed, 40) + list(string.ascii_lowercase)  # every letter appears
     stoi, itos = pair(bounded("build_vocab(words)", build_vocab, words), "build_vocab(words)",
                       ("stoi", "itos"))
-    chars = "." + string.ascii_lowercase
-    seen = {"is_mapping": isinstance(stoi, Mapping),
-            "stoi": [lookup(stoi, ch) for ch in chars],
-            "stoi_len": bounded("len(stoi)", len, stoi),
+    seen = {"stoi_items": bounded("stoi.items()", mapping_items, stoi),
             "itos": [lookup(itos, i) for i in range(27)]}
     seen["counts"] = [bounded("bigram_counts(words, stoi)", bigram_counts, words, vocab()[0])
                       for words in counts_cases(seed)]
@@ -171,15 +194,16 @@ def probe_bigram_counts(ns, seed):
 
 @judge("bigram_counts")
 def judge_bigram_counts(obs, seed):
-    expect(obs["is_mapping"] is True, "stoi must be a dict (character -> index)")
-    got = obs["stoi"]
-    expect(isinstance(got, list) and len(got) == V, "malformed observation")
+    items = obs["stoi_items"]
+    expect(isinstance(items, list) and all(isinstance(kv, list) and len(kv) == 2 for kv in items),
+           "malformed observation")
+    got = {k: v for k, v in items if isinstance(k, str)}
     for ch, i in STOI.items():
-        expect(type(got[i]) is int and got[i] == i,
-               f"stoi[{ch!r}] is {got[i]!r}: '.' is 0, then 'a' is 1 … 'z' is 26, letters in "
+        expect(type(got.get(ch)) is int and got[ch] == i,
+               f"stoi[{ch!r}] is {got.get(ch)!r}: '.' is 0, then 'a' is 1 … 'z' is 26, letters in "
                f"alphabetical order")
-    expect(obs["stoi_len"] == V, f"stoi should have {V} entries ('.' and a–z), got "
-           f"{obs['stoi_len']!r}")
+    expect(len(items) == V, f"stoi should have {V} entries ('.' and a–z), got "
+           f"{len(items)}{' or more' if len(items) >= 100 else ''}")
     for i, ch in ITOS.items():
         expect(isinstance(obs["itos"][i], str) and obs["itos"][i] == ch, f"itos[{i}] is {obs['itos'][i]!r}: itos inverts stoi")
 
@@ -192,6 +216,7 @@ def judge_bigram_counts(obs, seed):
         want = _ref_counts(words).double()
         expect(tuple(N.shape) == (V, V), f"bigram_counts must return a ({V}, {V}) tensor, got "
                f"shape {tuple(N.shape)}")
+        _integers(N, "bigram_counts")
         Nd = N.double()
         total = Nd.sum().item()
         expect(total == want.sum().item(),
@@ -437,13 +462,7 @@ def probe_bigram_loss(ns, seed):
         W = W0.clone().requires_grad_(True)
         what = f"bigram_loss(W, xs, ys, reg={reg})"
         loss = bounded(what, bigram_loss, W, xs, ys, reg)
-        seen = {"type": type(loss).__name__, "value": None, "requires_grad": False, "grad": None}
-        if isinstance(loss, torch.Tensor):
-            seen.update(value=loss.detach(), requires_grad=loss.requires_grad)
-            if loss.requires_grad and loss.numel() == 1:
-                bounded(f"loss.backward() on {what}", loss.backward)
-                seen["grad"] = W.grad
-        out.append(seen)
+        out.append(loss_and_grad(loss, W, what))
     return {"cases": out}
 
 
@@ -458,10 +477,9 @@ def judge_bigram_loss(obs, seed):
            "malformed observation")
     for reg, seen in zip(regs, obs["cases"]):
         what = f"bigram_loss(W, xs, ys, reg={reg})"
-        expect(seen["type"] == "Tensor" and isinstance(seen["value"], torch.Tensor)
-               and seen["value"].numel() == 1,
-               f"{what} must return the loss as a one-element tensor, got {seen['type']!r}")
-        expect(seen["requires_grad"] is True, f"{what} must stay a tensor connected to W (no "
+        expect(isinstance(seen["value"], torch.Tensor) and seen["value"].numel() == 1,
+               f"{what} must return the loss as a one-element tensor, got {kind(seen['value'])}")
+        expect(seen["grad"] is not None, f"{what} must stay a tensor connected to W (no "
                f".item(), no detach) so that loss.backward() computes W.grad")
         Wr = W0.clone().double().requires_grad_(True)
         ref = _ref_bigram_loss(Wr, xs, ys, reg)
@@ -505,10 +523,9 @@ def probe_train_bigram(ns, seed):
     W = W0.clone().requires_grad_(True)
     what = f"train_bigram(W, xs, ys, steps={steps}, lr={lr}, reg={reg})"
     losses = bounded(what, train_bigram, W, xs, ys, steps, lr, reg)
-    seen = {"type": type(losses).__name__, "losses": None, "W_after": W.detach()}
     if isinstance(losses, (list, tuple)):
-        seen["losses"] = [scalar(v, "a loss") for v in losses]
-    return seen
+        losses = [scalar(v, "a loss") for v in losses]
+    return {"losses": losses, "W_after": W.detach()}
 
 
 def _ref_train_bigram(W0, xs, ys, steps, lr, reg):
@@ -530,7 +547,7 @@ def judge_train_bigram(obs, seed):
     what = f"train_bigram(W, xs, ys, steps={steps}, lr={lr}, reg={reg})"
     losses = obs["losses"]
     expect(isinstance(losses, list) and len(losses) == steps,
-           f"{what} must return the list of the {steps} losses, got {obs['type']!r}"
+           f"{what} must return the list of the {steps} losses, got {kind(losses)}"
            + (f" of length {len(losses)}" if isinstance(losses, list) else ""))
     got = [_loss_value(v, f"loss {i}") for i, v in enumerate(losses)]
     W_after = as_tensor(obs["W_after"], "W")
@@ -847,7 +864,7 @@ def probe_evaluate_split(ns, seed):
     loss = scalar(bounded(what, evaluate_split, params, X, Y), what)
     keys = ("C", "W1", "b1", "W2", "b2")
     return {"loss": loss, "params": {k: params[k].detach() for k in keys},
-            "grads_none": [params[k].grad is None for k in keys]}
+            "grads": [params[k].grad for k in keys]}
 
 
 @judge("evaluate_split")
@@ -862,7 +879,8 @@ def judge_evaluate_split(obs, seed):
                and torch.equal(after.double(), params[k].detach().double()),
                f"{what} changed the parameters: evaluation only measures the loss, it never "
                f"trains")
-    expect(obs["grads_none"] == [True] * len(MLP_KEYS),
+    expect(isinstance(obs["grads"], list) and len(obs["grads"]) == len(MLP_KEYS)
+           and all(g is None for g in obs["grads"]),
            f"{what} left gradients in the parameters: evaluate under torch.no_grad(), without "
            f"backward()")
     logits = _ref_forward(_double(params), X)
@@ -907,6 +925,7 @@ def judge_trigram_counts(obs, seed):
         N3 = as_tensor(N3, f"trigram_counts on {len(words)} random names")
         expect(tuple(N3.shape) == (V, V, V), f"trigram_counts must return a ({V}, {V}, {V}) "
                f"tensor, got shape {tuple(N3.shape)}")
+        _integers(N3, "trigram_counts")
         want = _ref_trigram_counts(words)
         got = N3.double()
         total = got.sum().item()
@@ -991,13 +1010,7 @@ def probe_trigram_loss(ns, seed):
         W = W0.clone().requires_grad_(True)
         what = f"trigram_loss(W, X, Y, reg={reg})"
         loss = bounded(what, trigram_loss, W, X, Y, reg)
-        seen = {"type": type(loss).__name__, "value": None, "requires_grad": False, "grad": None}
-        if isinstance(loss, torch.Tensor):
-            seen.update(value=loss.detach(), requires_grad=loss.requires_grad)
-            if loss.requires_grad and loss.numel() == 1:
-                bounded(f"loss.backward() on {what}", loss.backward)
-                seen["grad"] = W.grad
-        out.append(seen)
+        out.append(loss_and_grad(loss, W, what))
     return {"cases": out}
 
 
@@ -1009,10 +1022,9 @@ def judge_trigram_loss(obs, seed):
     rows = X[:, 0] * V + X[:, 1]  # (n,)
     for reg, seen in zip(regs, obs["cases"]):
         what = f"trigram_loss(W, X, Y, reg={reg}) on {len(Y)} examples"
-        expect(seen["type"] == "Tensor" and isinstance(seen["value"], torch.Tensor)
-               and seen["value"].numel() == 1,
-               f"{what} must return the loss as a one-element tensor, got {seen['type']!r}")
-        expect(seen["requires_grad"] is True, f"{what} must stay a tensor connected to W (no "
+        expect(isinstance(seen["value"], torch.Tensor) and seen["value"].numel() == 1,
+               f"{what} must return the loss as a one-element tensor, got {kind(seen['value'])}")
+        expect(seen["grad"] is not None, f"{what} must stay a tensor connected to W (no "
                f".item(), no detach) so that loss.backward() computes W.grad")
         Wr = W0.clone().double().requires_grad_(True)
         ref = F.cross_entropy(Wr[rows], Y) + reg * (Wr ** 2).mean()

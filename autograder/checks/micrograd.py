@@ -84,8 +84,14 @@ def activation_cases(seed):
 
 
 @kernel
-def reference_backward(root):
-    """Run the student's local ``_backward`` closures in reverse topological order (iterative)."""
+def reference_backward(root, leaves=(), start=(), upstream=1.0):
+    """Run the student's local ``_backward`` closures in reverse topological order (iterative).
+
+    Every node of the graph starts at grad 0, the ``leaves`` at ``start`` and the root at
+    ``upstream``; the leaves' gradients are read before and after, so that only what the
+    closures add to them counts (a value that wrote gradients while it was built shows).
+    Returns [grads before, grads after] of the leaves.
+    """
     order, seen, stack = [], set(), [(root, False)]
     while stack:
         node, expanded = stack.pop()
@@ -97,9 +103,19 @@ def reference_backward(root):
             stack.extend((child, False) for child in node._prev)
     for node in order:
         node.grad = 0.0
-    root.grad = 1.0
+    for leaf, g in zip(leaves, start):
+        leaf.grad = g
+    root.grad = upstream
+    before = [leaf.grad for leaf in leaves]
     for node in reversed(order):
         node._backward()
+    return [before, [leaf.grad for leaf in leaves]]
+
+
+@kernel
+def gradient_start(rng, n):
+    """(the leaves' gradients before backward, the root's gradient): away from 0 and 1."""
+    return [rng.uniform(-1, 1) for _ in range(n)], operand(rng)
 
 
 @kernel
@@ -113,15 +129,18 @@ def evaluate(Value, name, expr, xs):
 
 
 @kernel
-def probe_cases(Value, cases, with_grads):
-    """For each case: [output data, and with_grads the leaves' gradients after the traversal]."""
+def probe_cases(Value, cases, with_grads, seed=0):
+    """For each case: [output data], and with_grads [output data, leaves' gradients before and
+    after the traversal from seeded starting gradients]."""
+    rng = random.Random(seed + 5)
     rows = []
     for name, expr, *xs in cases:
         nodes, out = evaluate(Value, name, expr, xs)
         row = [out.data]
         if with_grads:
-            call(f"the _backward closures of {name}", reference_backward, out)
-            row += [node.grad for node in nodes]
+            start, upstream = gradient_start(rng, len(nodes))
+            row += call(f"the _backward closures of {name}", reference_backward, out, nodes,
+                        start, upstream)
         rows.append(row)
     return rows
 
@@ -130,9 +149,11 @@ def _torch(x):
     return torch.tensor(x, dtype=torch.float64, requires_grad=True)
 
 
-def _judge_cases(cases, rows, with_grads, hint):
-    """Compare each observed row with torch float64 on the same expression."""
+def _judge_cases(cases, rows, with_grads, hint, seed=0):
+    """Compare each observed row with torch float64 on the same expression; with_grads, each
+    leaf's gradient must go from its starting value to start + upstream * d(out)/d(leaf)."""
     expect(isinstance(rows, list) and len(rows) == len(cases), "malformed observation")
+    rng = random.Random(seed + 5)
     for (name, expr, *xs), row in zip(cases, rows):
         leaves = [_torch(x) for x in xs]
         out = expr(*leaves)
@@ -141,12 +162,18 @@ def _judge_cases(cases, rows, with_grads, hint):
         expect(close(got, out.item(), RTOL, ATOL),
                f"{name} with {at}: .data is {got:.6g}, which is not the value of {name}")
         if with_grads:
+            start, upstream = gradient_start(rng, len(xs))
+            expect(len(row) == 3 and len(row[1]) == len(row[2]) == len(xs), "malformed observation")
             out.backward()
-            for label, leaf, g in zip("ab", leaves, row[1:]):
-                want = 0.0 if leaf.grad is None else leaf.grad.item()
-                got = number(g, f"the gradient of {label} in {name}")
+            for label, leaf, g0, before, after in zip("ab", leaves, start, row[1], row[2]):
+                expect(close(number(before, f"the gradient of {label}"), g0, RTOL, ATOL),
+                       f"{name}: the gradient of {label} changed before backpropagation "
+                       f"reached it: gradients come from the _backward closures only")
+                want = g0 + upstream * (0.0 if leaf.grad is None else leaf.grad.item())
+                got = number(after, f"the gradient of {label} in {name}")
                 expect(close(got, want, RTOL, ATOL),
-                       f"d({name})/d{label} at {at} is {got:.6g}, which is wrong. {hint}")
+                       f"d({name})/d{label} at {at}, with out.grad = {upstream:.3g}, is wrong "
+                       f"(or not added to {label}.grad). {hint}")
 
 
 # --- Exercise 1: forward operations ----------------------------------------------------------
@@ -173,28 +200,28 @@ GRAD_HINT = ("Check the local derivative, that it is multiplied by out.grad (the
 @probe("local_grads")
 def probe_local_grads(ns, seed):
     Value = need(ns, "Value")
-    return {"binary": probe_cases(Value, binary_cases(seed), True),
-            "power": probe_cases(Value, power_cases(seed), True)}
+    return {"binary": probe_cases(Value, binary_cases(seed), True, seed),
+            "power": probe_cases(Value, power_cases(seed), True, seed + 1)}
 
 
 @judge("local_grads")
 def judge_local_grads(obs, seed):
-    _judge_cases(binary_cases(seed), obs["binary"], True, GRAD_HINT)
-    _judge_cases(power_cases(seed), obs["power"], True, GRAD_HINT)
+    _judge_cases(binary_cases(seed), obs["binary"], True, GRAD_HINT, seed)
+    _judge_cases(power_cases(seed), obs["power"], True, GRAD_HINT, seed + 1)
 
 
 # --- Exercise 3: activations -----------------------------------------------------------------
 
 @probe("activations")
 def probe_activations(ns, seed):
-    return {"cases": probe_cases(need(ns, "Value"), activation_cases(seed), True)}
+    return {"cases": probe_cases(need(ns, "Value"), activation_cases(seed), True, seed)}
 
 
 @judge("activations")
 def judge_activations(obs, seed):
     _judge_cases(activation_cases(seed), obs["cases"], True,
                  "The local derivatives of exp and tanh are written with the output "
-                 "(e^a and 1 - t²); relu passes the gradient only where a > 0. " + GRAD_HINT)
+                 "(e^a and 1 - t²); relu passes the gradient only where a > 0. " + GRAD_HINT, seed)
 
 
 # --- Exercise 4: backward() ------------------------------------------------------------------
@@ -233,6 +260,14 @@ def backward_inputs(seed):
     return rng.uniform(-1.5, 1.5), rng.uniform(-1.5, 1.5), rng.randint(2000, 3000)
 
 
+@kernel
+def chain_factors(seed, depth):
+    """The factors of a chain of products deeper than Python's recursion limit: the leaf's
+    gradient is their product, which depends on the seed."""
+    rng = random.Random(seed + 3)
+    return [rng.uniform(0.999, 1.001) for _ in range(depth)]
+
+
 @probe("backward")
 def probe_backward(ns, seed):
     Value = need(ns, "Value")
@@ -244,9 +279,9 @@ def probe_backward(ns, seed):
     call("backward() on a small graph", y.backward)
     # a chain deeper than Python's default recursion limit
     leaf = node = Value(1.0)
-    for _ in range(depth):
-        node = wired(Value, "add", node, Value(0.0))
-    call(f"backward() on a chain of {depth} additions", node.backward)
+    for c in chain_factors(seed, depth):
+        node = wired(Value, "mul", node, Value(c))
+    call(f"backward() on a chain of {depth} products", node.backward)
     return {"root": y.grad, "x": x.grad, "w": w.grad, "chain_leaf": leaf.grad}
 
 
@@ -265,8 +300,9 @@ def judge_backward(obs, seed):
                f"dy/d{label} is {got:.6g}, which is wrong. Each node's _backward must run once, "
                f"after every node that uses it (reverse topological order).")
     leaf = number(obs["chain_leaf"], "the leaf's gradient")
-    expect(close(leaf, 1.0), f"on a chain of {depth} additions the leaf's gradient is "
-           f"{leaf!r}, expected 1.0 (build the order with an explicit stack, not recursion)")
+    expect(close(leaf, math.prod(chain_factors(seed, depth)), 1e-9, 1e-12),
+           f"on a chain of {depth} products the leaf's gradient is {leaf!r}, which is wrong "
+           f"(build the order with an explicit stack, not recursion)")
 
 
 # --- Exercise 5: finite differences ----------------------------------------------------------
@@ -361,12 +397,11 @@ def probe_nn(ns, seed):
     MLP = need(ns, "MLP")
     model = call("MLP(3, [4, 4, 1])", MLP, 3, [4, 4, 1])
     layers = structure(model)
-    sizes = [[len(ws) for ws, _ in layer] for layer in layers]
-    index = {id(p): i for i, p in enumerate(set_parameters(layers, seed))}
-    params = call("model.parameters()", lambda: list(model.parameters()))
+    set_parameters(layers, seed)
+    params = call("model.parameters()", lambda: [p.data for p in model.parameters()])
     outputs = [scalar_data(call(f"model({x})", model, x)) for x in mlp_inputs(seed, 3, 3)]
-    return {"sizes": sizes, "parameters": [index.get(id(p), -1) for p in params],
-            "outputs": outputs}
+    return {"neurons": [[[w.data for w in ws] + [b.data] for ws, b in layer] for layer in layers],
+            "parameters": params, "outputs": outputs}
 
 
 def _forward(weights, x):
@@ -395,14 +430,16 @@ def _weights(values, nin, nouts, requires_grad=False):
 def judge_nn(obs, seed):
     nin, nouts = 3, [4, 4, 1]
     want_sizes = [[fan_in] * n for fan_in, n in zip([nin, *nouts[:-1]], nouts)]
-    expect(obs["sizes"] == want_sizes,
+    sizes = [[len(neuron) - 1 for neuron in layer] for layer in obs["neurons"]]
+    expect(sizes == want_sizes,
            f"MLP({nin}, {nouts}) should have layers of {nouts} neurons with one weight per "
-           f"input of their layer, got {[len(s) for s in obs['sizes']]} neurons with "
-           f"{obs['sizes']} weights")
+           f"input of their layer, got {[len(s) for s in sizes]} neurons with {sizes} weights")
     n = sum(n * (fan_in + 1) for fan_in, n in zip([nin, *nouts[:-1]], nouts))
-    expect(sorted(obs["parameters"]) == list(range(n)),
+    values = sorted(parameter_values(seed, n))
+    got = sorted(number(v, "a parameter's .data") for v in obs["parameters"])
+    expect(len(got) == n and all(close(a, b) for a, b in zip(got, values)),
            f"parameters() must return every weight and bias exactly once: expected {n} "
-           f"Values, got {len(obs['parameters'])}")
+           f"Values, got {len(got)}")
     weights = _weights(parameter_values(seed, n), nin, nouts)
     for x, got in zip(mlp_inputs(seed, nin, 3), obs["outputs"], strict=True):
         got = number(got, f"model({x})")
@@ -547,9 +584,10 @@ def probe_hinge_loss(ns, seed):
     loss = call("hinge_loss(scores, ys, params, alpha)", hinge_loss, s, list(ys), p, alpha)
     if not isinstance(loss, Value):
         raise StudentError(f"hinge_loss must return a Value, got {type(loss).__name__}")
-    call("the _backward closures of the loss", reference_backward, loss)
-    return {"loss": loss.data, "score_grads": [v.grad for v in s],
-            "param_grads": [v.grad for v in p]}
+    start, upstream = gradient_start(random.Random(seed + 5), len(s) + len(p))
+    before, after = call("the _backward closures of the loss", reference_backward, loss, s + p,
+                         start, upstream)
+    return {"loss": loss.data, "grads_before": before, "grads_after": after}
 
 
 @judge("hinge_loss")
@@ -562,9 +600,14 @@ def judge_hinge_loss(obs, seed):
     expect(close(got, loss.item(), RTOL, ATOL),
            f"hinge_loss of 8 scores with alpha={alpha:.3g} is {got:.6g}, which is wrong: the mean "
            f"over the batch of max(0, 1 - y·s), plus alpha times the sum of the squared parameters")
-    for what, grads, ref in (("scores", obs["score_grads"], s), ("parameters", obs["param_grads"], p)):
-        values = torch.tensor([number(g, f"a gradient of the {what}") for g in grads],
-                              dtype=torch.float64)
-        expect(values.shape == ref.grad.shape and torch.allclose(values, ref.grad, RTOL, ATOL),
-               f"the gradients of the {what} through hinge_loss are wrong: build the loss from "
-               f"Value operations (relu for max(0, ·)) so that backward() reaches every input")
+    start, upstream = gradient_start(random.Random(seed + 5), len(scores) + len(params))
+    before = torch.tensor([number(g, "a gradient") for g in obs["grads_before"]], dtype=torch.float64)
+    after = torch.tensor([number(g, "a gradient") for g in obs["grads_after"]], dtype=torch.float64)
+    start = torch.tensor(start, dtype=torch.float64)
+    expect(before.shape == start.shape and torch.allclose(before, start, RTOL, ATOL),
+           "the gradients of the inputs changed before backpropagation reached them: "
+           "gradients come from the _backward closures only")
+    want = start + upstream * torch.cat([s.grad, p.grad])
+    expect(after.shape == want.shape and torch.allclose(after, want, RTOL, ATOL),
+           "the gradients of the scores or parameters through hinge_loss are wrong: build the "
+           "loss from Value operations (relu for max(0, ·)) so that backward() reaches every input")
