@@ -17,6 +17,7 @@ comprehension flipped, dead statements added. The code is read, never run.
 from __future__ import annotations
 
 import ast
+import functools
 import random
 import re
 import textwrap
@@ -209,7 +210,8 @@ TEMPLATES = ((), (CallStyle, AugAssign, DimByPosition, Hoist),
              (CallStyle, Hoist, NamedResult, Comprehension, FloatLiterals))
 
 
-def rewritten(body: str, rewrites) -> str:
+@functools.lru_cache(maxsize=None)
+def rewritten(body: str, rewrites: tuple) -> str:
     """A dedented block with ``rewrites`` applied (the block itself when none)."""
     if not rewrites:
         return body
