@@ -42,6 +42,7 @@ COMMON_FRACTION = 0.25  # fingerprints held by more than this share of the class
 COMMON_MIN = 10  # ...but never those held by this many or fewer
 MAX_CODE_CHARS = 200_000  # a longer answer is cut there (and the report says so)
 SHOWN_PAIRS = 30  # pairs shown side by side in the report; the CSV has every pair
+LABELLED_PAIRS = 10  # listed pairs whose rank the histogram writes beside their tick
 BLOCK_COLUMNS = 4096  # shared fingerprints per block of the incidence matrix
 HEADER = "# ---- cell "  # starts the line above each cell's code in Work.code
 TEMPLATES = REPO_ROOT / "autograder" / "templates"
@@ -270,12 +271,12 @@ def beyond_chance(shared: np.ndarray, size: np.ndarray, held: np.ndarray, n: int
     other student, they would hold ``(held[i] - shared) / (n - 2)`` of i's fingerprints (the
     pair's own shared ones set aside); the score is the share of what i holds beyond that
     count that j holds: ``(shared - expected) / (size[i] - expected)``, 0 when j holds no more
-    than a student drawn at random, 1 when j holds all of it, below 0 when less.
+    than a student drawn at random, 1 when j holds all of it, below 0 (down to -1) when less.
     """
     expected = (held[:, None] - shared) / (n - 2) if n > 2 else np.zeros_like(shared)
     room = size[:, None] - expected
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(room > 0, (shared - expected) / room, 0.0)
+        return np.clip(np.where(room > 0, (shared - expected) / room, 0.0), -1.0, 1.0)
 
 
 def score_pairs(works: list[Work]) -> tuple[list[Pair], dict[int, int]]:
@@ -354,12 +355,15 @@ class Fragment:
 
 
 def stretches(work: Work, hashes: np.ndarray) -> list[tuple[int, int, set[int]]]:
-    """``work``'s fingerprints among ``hashes`` joined into stretches where their spans overlap."""
+    """``work``'s fingerprints among ``hashes``, each widened to whole lines (a fingerprint lies
+    in a run of the student's own lines, and so do they), joined where they overlap or touch."""
     found = np.isin(work.hashes, hashes)
     order = np.argsort(work.spans[found, 0], kind="stable")
     out: list[tuple[int, int, set[int]]] = []
     for (start, end), h in zip(work.spans[found][order], work.hashes[found][order]):
-        if out and start <= out[-1][1]:
+        start = work.code.rfind("\n", 0, start) + 1
+        end = work.code.find("\n", end - 1) % (len(work.code) + 1)
+        if out and start <= out[-1][1] + 1:
             out[-1] = (out[-1][0], max(out[-1][1], int(end)), out[-1][2] | {int(h)})
         else:
             out.append((int(start), int(end), {int(h)}))
@@ -423,7 +427,7 @@ def histogram_png(scores: list[float], listed: list[float]) -> str:
     from matplotlib.figure import Figure
     from matplotlib.ticker import NullFormatter, ScalarFormatter
 
-    low = min(0.0, math.floor(min(scores) * 10) / 10)
+    low = min(0.0, math.floor(min(scores) * 10) / 10)  # scores lie in [-1, 1]
     fig = Figure(figsize=(9, 3.4), dpi=100)
     ax = fig.add_subplot()
     ax.hist(scores, bins=np.linspace(low, 1, 1 + round((1 - low) * 50)), color="#4878a8",
@@ -432,13 +436,14 @@ def histogram_png(scores: list[float], listed: list[float]) -> str:
     ax.yaxis.set_minor_formatter(NullFormatter())
     ax.set_xlim(low, 1)
     ax.set_ylim(0.5, None)
-    for rank, score in enumerate(listed, start=1):
-        ax.annotate(str(rank), xy=(score, 0.5), xytext=(score, -0.16 - 0.07 * ((rank - 1) % 3)),
-                    textcoords=("data", "axes fraction"), ha="center", fontsize=6,
+    for rank, score in enumerate(listed, start=1):  # a tick under the axis; numbers for the top
+        ax.annotate(str(rank) if rank <= LABELLED_PAIRS else "", xy=(score, 0.5),
+                    xytext=(score, -0.13 - 0.07 * ((rank - 1) % 3)),
+                    textcoords=("data", "axes fraction"), ha="center", fontsize=7,
                     color="#c0392b", arrowprops={"arrowstyle": "-", "color": "#c0392b",
-                                                 "linewidth": 0.5})
-    ax.set_xlabel("pair score: shared code beyond what the class shares "
-                  "(0 = chance, 1 = all of it)", labelpad=26)
+                                                 "linewidth": 0.6})
+    ax.set_xlabel(f"pair score: shared code beyond what the class shares (0 = chance, 1 = all "
+                  f"of it); red: the {len(listed)} pairs listed below, by rank", labelpad=30)
     ax.set_ylabel("pairs (log scale)")
     fig.tight_layout()
     buf = io.BytesIO()

@@ -542,8 +542,8 @@ def rename(code: str, renames: dict[str, str]) -> str:
         keyword = (before.endswith(("(", ",")) and before.count("(") > before.count(")")
                    and re.match(r"\s*=[^=]", after))
         return m.group(0) if keyword else renames[m.group(1)]
-    return "\n".join(pattern.sub(sub, line) if line.startswith((" ", "\t")) else line
-                     for line in code.splitlines())
+    return "\n".join(pattern.sub(sub, line) if line.startswith((" ", "\t"))
+                     and '"""' not in line else line for line in code.splitlines())
 
 
 def respaced(code: str, rng: random.Random) -> str:
