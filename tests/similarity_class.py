@@ -1,17 +1,21 @@
 """A synthetic class for the similarity report, built from the solution notebooks.
 
-Independent students answer every solution block from one of four templates, drawn per
-block: the reference answer, or the reference rewritten by its own set of rewrites that keep
-the meaning (method ↔ function calls, ``+=`` ↔ ``= … +``, a named result before ``return``,
-``x ** 2`` ↔ ``x * x``, loop ↔ comprehension, ``dim=`` passed by position, a constant moved
-to the other side of ``*``). A short block may read the same in several templates, as it
-does in a real class. Students also leave a block unanswered now and then and add a print of
-their own to some. Templates are shared by many students, so independent pairs share a good
-part of their code; what sets a copy apart is that it shares everything.
+``build`` writes one session's class: 24 independent students and 6 disguised copies (two of
+each of 3 of them), 9 planted pairs among 435. Independent students answer each solution
+block from a template drawn per block: the reference answer, the reference rewritten by one
+of three sets of rewrites that keep the meaning (method ↔ function calls, ``+=`` ↔ ``= … +``,
+a computed argument or result named first, ``x ** 2`` ↔ ``x * x``, loop ↔ comprehension,
+``dim=`` passed by position, a constant on the other side of ``*``, float literals,
+``.shape[i]`` ↔ ``.size(i)``), and in session 1 two answers written by hand. A short block may
+read the same in several templates, as in a real class. A student adds one more rewrite of
+their own to some blocks, a print to a few, and leaves a block unanswered now and then; three
+students leave most blocks unanswered. Templates are shared by many students, so independent
+pairs share a good part of their code; what sets a copy apart is that it shares everything.
 
-Disguised copies take another student's notebook and apply some of: renamed local names, new
-comments and spacing, methods and functions reordered, cells split or merged, loop ↔
-comprehension flipped, dead statements added. The code is read, never run.
+A disguised copy takes another student's answers and always renames the local names, drops
+the comments, writes new ones and changes spacing; a heavy one also reverses the order of the
+functions and methods, splits cells (or merges them), flips loops and comprehensions and adds
+dead statements. The code is read, never run.
 """
 
 from __future__ import annotations
@@ -223,7 +227,8 @@ def rewritten(body: str, rewrites: tuple) -> str:
 
 # ---- answers written by hand (session 1): two more templates, unlike the reference ------
 
-# Two answers written from scratch (the exercises they do not cover fall back on a rewrite), block by block in notebook order, each in its own style.
+# Two answers written from scratch, block by block in notebook order, each in its own style
+# (the exercises they do not cover fall back on a set of rewrites).
 BEA = {
     "value_class": [
         """res = Value(self.data + other.data, _children=(self, other), _op="+")
