@@ -38,7 +38,7 @@ from autograder.paths import NOTEBOOKS_DIR, REPO_ROOT, session_ids, source_noteb
 
 K = 25  # k-gram length in normalized characters (copydetect's noise threshold)
 WINDOW = 4  # winnowing window: every match of K + WINDOW - 1 normalized characters is found
-COMMON_FRACTION = 0.25  # fingerprints held by more than this share of the class are dropped...
+COMMON_FRACTION = 0.25  # held by more of the class: weight 0 in the rarity-weighted score...
 COMMON_MIN = 10  # ...but never those held by this many or fewer
 MAX_CODE_CHARS = 200_000  # a longer answer is cut there (and the report says so)
 SHOWN_PAIRS = 30  # pairs shown side by side in the report; the CSV has every pair
