@@ -1,18 +1,20 @@
 """Similarity between the students of a session: winnowed token fingerprints (the MOSS method).
 
 What a student wrote is the code of their solution cells (matched by nbgrader grade id) and of
-the code cells they added or changed. ``copydetect`` turns it into fingerprints: Python tokens
-with every name replaced by one letter and comments and whitespace dropped, hashed as k-grams
-and winnowed, so renamed variables, reordered functions, new comments and cell splits leave
-the fingerprints of a copy in place. Every k-gram of the released notebook's code (which holds
-the given parts of the solution cells) is boilerplate and never counts.
+the code cells they added or changed. Each run of their own lines (released lines and cell
+boundaries end a run; comments and blank lines do not) is normalized by ``copydetect``'s
+filter (Python tokens, every name one letter, comments and whitespace dropped), cut into
+k-grams, hashed with a hash that is the same in every run and winnowed. Renamed variables,
+new comments and spacing, reordered functions and split or merged cells leave the
+fingerprints of a copy in place, and released code is never part of one.
 
-Pairs are found through an inverted index, fingerprint -> submissions holding it, so the cost
-grows with the number of shared fingerprints, not with the number of pairs. A fingerprint held
-by ``df`` of the ``n`` submissions weighs ``log(n / df) / log(n / 2)``: 1 when two share it,
-falling to 0 when everybody has it; it is dropped when more than ``max(COMMON_FRACTION * n,
-COMMON_MIN)`` submissions hold it. A pair's score is the weight of the fingerprints it shares
-over the mean number of fingerprints of the two (0 to 1).
+Every pair is scored from the fingerprints two or more students share (an incidence matrix
+times its transpose). The ranking score asks how much more of each other's code two students
+share than a student drawn at random from the class would (``beyond_chance``), so that code
+many students wrote the same way (a common approach, a short exercise) neither hides a copy
+nor makes independent students look alike. Beside it: plain containment in both directions,
+and a rarity-weighted similarity (a fingerprint held by ``df`` of ``n`` weighs
+``log(n / df) / log(n / 2)``, 0 above ``max(COMMON_FRACTION * n, COMMON_MIN)`` holders).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from pathlib import Path
 
 import nbformat
 import numpy as np
-from copydetect.utils import filter_code, get_copied_slices, hashed_kgrams, highlight_overlap, winnow
+from copydetect.utils import filter_code, winnow
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from autograder.intake import Submission, discover
@@ -36,10 +38,13 @@ from autograder.paths import NOTEBOOKS_DIR, REPO_ROOT, session_ids, source_noteb
 
 K = 25  # k-gram length in normalized characters (copydetect's noise threshold)
 WINDOW = 4  # winnowing window: every match of K + WINDOW - 1 normalized characters is found
-COMMON_FRACTION = 0.25  # fingerprints held by more than this share of the class are dropped...
+COMMON_FRACTION = 0.25  # held by more of the class: weight 0 in the rarity-weighted score...
 COMMON_MIN = 10  # ...but never those held by this many or fewer
 MAX_CODE_CHARS = 200_000  # a longer answer is cut there (and the report says so)
 SHOWN_PAIRS = 30  # pairs shown side by side in the report; the CSV has every pair
+LABELLED_PAIRS = 10  # listed pairs whose rank the histogram writes beside their tick
+BLOCK_COLUMNS = 4096  # shared fingerprints per block of the incidence matrix
+HEADER = "# ---- cell "  # starts the line above each cell's code in Work.code
 TEMPLATES = REPO_ROOT / "autograder" / "templates"
 
 
@@ -51,9 +56,8 @@ class Work:
     code: str = ""  # the student's cells, joined, each under a header comment
     problem: str = ""  # why it is not compared ("" when it is)
     note: str = ""  # a fact about how it was read
-    hashes: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # per position
-    index: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # normalized pos
-    offsets: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.int64))
+    hashes: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    spans: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.int64))  # in code
 
     @property
     def fingerprints(self) -> np.ndarray:
@@ -65,10 +69,11 @@ class Work:
 class Pair:
     a: str
     b: str
-    score: float  # shared weight over the mean fingerprint count of the two
-    share_a: float  # shared weight over a's fingerprint count
+    score: float  # the ranking score: containment beyond the class's shared code (see below)
+    share_a: float  # share of a's fingerprints that b holds too
     share_b: float
-    shared: int  # fingerprints in common that count (weight > 0)
+    weighted: float  # shared fingerprints weighted by rarity over the mean count of the two
+    shared: int  # fingerprints in common
 
 
 @dataclass
@@ -76,7 +81,7 @@ class SessionResult:
     session: str
     works: list[Work]  # every submission read, compared or not
     pairs: list[Pair]  # every pair of compared works, highest score first
-    weights: dict[int, float]  # weight of each fingerprint that at least two share
+    holders: dict[int, int]  # how many submissions hold each fingerprint that two or more share
 
 
 # ---- what a student wrote ----------------------------------------------------------------
@@ -110,7 +115,7 @@ def student_code(nb, solutions: set[str], released: list[str]) -> str:
             label = "added or changed"
         else:
             continue
-        parts.append(f"# ---- cell {number}: {label} ----\n{source.strip()}\n")
+        parts.append(f"{HEADER}{number}: {label} ----\n{source.strip()}\n")
     return "\n".join(parts)
 
 
@@ -129,9 +134,36 @@ def normalize(code: str) -> tuple[str, np.ndarray]:
     return filtered, offsets
 
 
+_BASE = np.uint64(0x100000001B3)  # odd: the polynomial hash of a k-gram, modulo 2**64
+
+
+def kgram_hashes(text: str, k: int = K) -> np.ndarray:
+    """A 64-bit hash of every ``k``-character substring of ``text``, the same in every run.
+
+    copydetect hashes with Python's ``hash()``, salted per process (``PYTHONHASHSEED``), so
+    its winnowing kept other fingerprints and ranked pairs differently from run to run. Here:
+    a polynomial hash of the code points, modulo 2**64, mixed by splitmix64's finalizer so
+    that winnowing's minimum is taken over well-spread values.
+    """
+    codes = np.frombuffer(text.encode("utf-32-le"), np.uint32).astype(np.uint64)
+    n = len(codes) - k + 1
+    if n <= 0:
+        return np.zeros(0, np.int64)
+    h = np.zeros(n, np.uint64)
+    with np.errstate(over="ignore"):
+        for j in range(k):
+            h = h * _BASE + codes[j:j + n]
+        h ^= h >> np.uint64(30)
+        h *= np.uint64(0xBF58476D1CE4E5B9)
+        h ^= h >> np.uint64(27)
+        h *= np.uint64(0x94D049BB133111EB)
+        h ^= h >> np.uint64(31)
+    return h.view(np.int64)
+
+
 def boilerplate_hashes(released: list[str]) -> np.ndarray:
     """Every k-gram hash of the released code (copydetect's boilerplate: window 1)."""
-    hashes = [hashed_kgrams(normalize(src.strip() + "\n")[0], K) for src in released]
+    hashes = [kgram_hashes(normalize(src.strip() + "\n")[0]) for src in released]
     return np.unique(np.concatenate(hashes + [np.zeros(0, np.int64)]).astype(np.int64))
 
 
@@ -148,33 +180,56 @@ def line_key(line: str) -> str:
     return re.sub(r"\s+|#[^'\"]*$", "", line)
 
 
-def given_lines(code: str, released_lines: set[str]) -> np.ndarray:
-    """Per line of ``code``: True when it is a released line, a comment, blank or a header."""
-    return np.array([(key := line_key(line)) in released_lines or not key
-                     for line in code.split("\n")], dtype=bool)
+def own_runs(code: str, released_lines: set[str]) -> list[tuple[int, int]]:
+    """Character spans of ``code`` that hold runs of the student's own lines.
+
+    A released line or a cell header ends a run; blank and comment lines do not, so new
+    comments leave a run whole.
+    """
+    runs, start, end, pos = [], None, 0, 0
+    for line in code.split("\n"):
+        key = line_key(line)
+        if key in released_lines or line.startswith(HEADER):
+            if start is not None:
+                runs.append((start, end))
+            start = None
+        elif key:
+            start = pos if start is None else start
+            end = pos + len(line)
+        pos += len(line) + 1
+    if start is not None:
+        runs.append((start, end))
+    return runs
 
 
 def fingerprint(work: Work, boilerplate: np.ndarray, released_lines: set[str]) -> Work:
-    """Fill ``work``'s winnowed fingerprints (positions kept for highlighting).
+    """Fill ``work``'s winnowed fingerprints and the span of code each one covers.
 
-    A k-gram is boilerplate when its hash is one of the released code's k-grams, or when it
-    lies entirely on lines of the released notebook (the given parts of a solution cell
-    around the student's answer, joined in an order no released cell has).
+    Each run of the student's own lines is fingerprinted alone (``own_runs``): no k-gram
+    straddles a released line or a cell boundary, so the order of functions and cells and
+    the released code around an answer change nothing, and released code is never part of a
+    match. A run shorter than a k-gram is one fingerprint of its own. A k-gram of the released
+    notebook's code is boilerplate wherever it appears.
     """
-    filtered, work.offsets = normalize(work.code)
-    if len(filtered) < K:
-        return work
-    hashes, index = winnow(hashed_kgrams(filtered, K).astype(np.int64), WINDOW,
-                           remove_duplicates=False)
-    index = index.astype(np.int64)
-    line_starts = np.r_[0, np.flatnonzero(np.frombuffer(work.code.encode("utf-32-le"),
-                                                        np.uint32) == 10) + 1]
-    first = np.searchsorted(line_starts, raw_positions(index, work.offsets), "right") - 1
-    last = np.searchsorted(line_starts, raw_positions(index + K - 1, work.offsets), "right") - 1
-    own_lines = np.r_[0, np.cumsum(~given_lines(work.code, released_lines))]
-    on_given_lines = own_lines[last + 1] - own_lines[first] == 0
-    own = ~np.isin(hashes, boilerplate) & ~on_given_lines
-    work.hashes, work.index = hashes[own].astype(np.int64), index[own]
+    hashes, spans = [], []
+    for start, end in own_runs(work.code, released_lines):
+        filtered, offsets = normalize(work.code[start:end])
+        if not filtered:
+            continue
+        k = min(K, len(filtered))
+        run_hashes = kgram_hashes(filtered, k)
+        if k == K:
+            run_hashes, index = winnow(run_hashes, WINDOW, remove_duplicates=False)
+        else:
+            index = np.zeros(1, np.int64)
+        index = np.asarray(index, np.int64)
+        hashes.append(run_hashes)
+        spans.append(start + np.c_[raw_positions(index, offsets),
+                                   raw_positions(index + k - 1, offsets) + 1])
+    if hashes:
+        hashes, spans = np.concatenate(hashes), np.concatenate(spans)
+        own = ~np.isin(hashes, boilerplate)
+        work.hashes, work.spans = hashes[own], spans[own]
     return work
 
 
@@ -209,46 +264,61 @@ def fingerprint_weights(holders: np.ndarray, n: int) -> np.ndarray:
     return w
 
 
-def score_pairs(works: list[Work]) -> tuple[list[Pair], dict[int, float]]:
-    """Every pair of works with fingerprints, scored through an inverted index."""
+def beyond_chance(shared: np.ndarray, size: np.ndarray, held: np.ndarray, n: int) -> np.ndarray:
+    """Per pair (i, j): how much more of i's fingerprints j holds than chance says, 0 to 1.
+
+    ``held[i]`` sums, over i's fingerprints, how many other submissions hold each. Were j any
+    other student, they would hold ``(held[i] - shared) / (n - 2)`` of i's fingerprints (the
+    pair's own shared ones set aside); the score is the share of what i holds beyond that
+    count that j holds: ``(shared - expected) / (size[i] - expected)``, 0 when j holds no more
+    than a student drawn at random, 1 when j holds all of it, below 0 (down to -1) when less.
+    """
+    expected = (held[:, None] - shared) / (n - 2) if n > 2 else np.zeros_like(shared)
+    room = size[:, None] - expected
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.clip(np.where(room > 0, (shared - expected) / room, 0.0), -1.0, 1.0)
+
+
+def score_pairs(works: list[Work]) -> tuple[list[Pair], dict[int, int]]:
+    """Every pair of works, scored from the fingerprints two or more of them share.
+
+    The counts of shared fingerprints come from an incidence matrix (works by shared
+    fingerprints) multiplied by its transpose, a block of fingerprints at a time.
+    """
     prints = [w.fingerprints for w in works]
     n = len(works)
-    pairs: list[Pair] = []
     if n < 2:
-        return pairs, {}
+        return [], {}
     doc = np.concatenate([np.full(len(p), i, np.int64) for i, p in enumerate(prints)])
     values, inverse, holders = np.unique(np.concatenate(prints), return_inverse=True,
                                          return_counts=True)
     weight = fingerprint_weights(holders, n)
-    keep = (holders >= 2) & (weight > 0)
-    weights = {int(v): float(x) for v, x in zip(values[keep], weight[keep])}
-    sel = keep[inverse]
-    fp, doc = inverse[sel], doc[sel]
-    order = np.lexsort((doc, fp))
-    fp, doc = fp[order], doc[order]
-    shared_w = np.zeros(n * n)
-    shared_n = np.zeros(n * n)
-    if len(fp):
-        starts = np.flatnonzero(np.r_[True, fp[1:] != fp[:-1]])
-        sizes = np.diff(np.r_[starts, len(fp)])
-        for m in np.unique(sizes):  # postings lists of the same length, all at once
-            first = starts[sizes == m]
-            members = doc[first[:, None] + np.arange(m)]  # (lists, m), doc ids ascending
-            iu, ju = np.triu_indices(m, 1)
-            flat = (members[:, iu] * n + members[:, ju]).ravel()
-            shared_w += np.bincount(flat, np.repeat(weight[fp[first]], len(iu)), n * n)
-            shared_n += np.bincount(flat, minlength=n * n)
-    shared_w, shared_n = shared_w.reshape(n, n), shared_n.reshape(n, n)
+    common = np.flatnonzero(holders >= 2)
+    column = np.full(len(values), -1)
+    column[common] = np.arange(len(common))
+    in_common = column[inverse] >= 0
+    rows, cols = doc[in_common], column[inverse[in_common]]
+    shared, shared_w = np.zeros((n, n)), np.zeros((n, n))
+    for lo in range(0, len(common), BLOCK_COLUMNS):
+        hi = min(lo + BLOCK_COLUMNS, len(common))
+        here = (cols >= lo) & (cols < hi)
+        x = np.zeros((n, hi - lo))
+        x[rows[here], cols[here] - lo] = 1.0
+        shared += x @ x.T
+        shared_w += (x * weight[common[lo:hi]]) @ x.T
     size = np.array([len(p) for p in prints], dtype=np.float64)
+    held = np.bincount(doc, weights=holders[inverse] - 1.0, minlength=n)
+    beyond = beyond_chance(shared, size, held, n)
+    pairs = []
     for i, j in zip(*np.triu_indices(n, 1)):
-        w = shared_w[i, j]
         pairs.append(Pair(works[i].student, works[j].student,
-                          score=2 * w / (size[i] + size[j]) if size[i] + size[j] else 0.0,
-                          share_a=w / size[i] if size[i] else 0.0,
-                          share_b=w / size[j] if size[j] else 0.0,
-                          shared=int(shared_n[i, j])))
-    pairs.sort(key=lambda p: (-p.score, p.a, p.b))
-    return pairs, weights
+                          score=float((beyond[i, j] + beyond[j, i]) / 2),
+                          share_a=shared[i, j] / size[i] if size[i] else 0.0,
+                          share_b=shared[i, j] / size[j] if size[j] else 0.0,
+                          weighted=2 * shared_w[i, j] / (size[i] + size[j]),
+                          shared=int(shared[i, j])))
+    pairs.sort(key=lambda p: (-round(p.score, 12), p.a, p.b))
+    return pairs, {int(values[c]): int(holders[c]) for c in common}
 
 
 def compare_session(session: str, submissions: list[Submission]) -> SessionResult:
@@ -268,45 +338,116 @@ def compare_session(session: str, submissions: list[Submission]) -> SessionResul
                 work.problem = "nothing of their own to compare (only the released code)"
         works.append(work)
     compared = [w for w in works if not w.problem]
-    pairs, weights = score_pairs(compared)
-    return SessionResult(session, works, pairs, weights)
+    pairs, holders = score_pairs(compared)
+    return SessionResult(session, works, pairs, holders)
 
 
 # ---- report --------------------------------------------------------------------------------
 
-def highlighted(work: Work, other: Work, weights: dict[int, float]) -> str:
-    """``work``'s code as HTML, the fingerprints it shares with ``other`` that count marked."""
-    counted = np.array([h for h in np.intersect1d(work.fingerprints, other.fingerprints)
-                        if weights.get(int(h), 0.0) > 0], dtype=np.int64)
-    index = work.index[np.isin(work.hashes, counted)]
-    if not len(index):
-        return html.escape(work.code)
-    slices = get_copied_slices(index, K)
-    slices = raw_positions(slices, work.offsets)
-    text, _ = highlight_overlap(work.code, slices, "<mark>", "</mark>", escape_html=True)
-    return text
+@dataclass
+class Fragment:
+    """A stretch of code matched in both students' code: character spans in each."""
+
+    a: tuple[int, int]
+    b: tuple[int, int]
+    fingerprints: int  # shared fingerprints that tie the two spans
+    common: bool  # most of them are held by more than a quarter of the class
 
 
-def histogram_png(scores: list[float], shown_from: float | None) -> str:
-    """A histogram of every pair's score as a base64 PNG (log counts: single pairs show)."""
+def stretches(work: Work, hashes: np.ndarray) -> list[tuple[int, int, set[int]]]:
+    """``work``'s fingerprints among ``hashes``, each widened to whole lines (a fingerprint lies
+    in a run of the student's own lines, and so do they), joined where they overlap or touch."""
+    found = np.isin(work.hashes, hashes)
+    order = np.argsort(work.spans[found, 0], kind="stable")
+    out: list[tuple[int, int, set[int]]] = []
+    for (start, end), h in zip(work.spans[found][order], work.hashes[found][order]):
+        start = work.code.rfind("\n", 0, start) + 1
+        end = work.code.find("\n", end - 1) % (len(work.code) + 1)
+        if out and start <= out[-1][1] + 1:
+            out[-1] = (out[-1][0], max(out[-1][1], int(end)), out[-1][2] | {int(h)})
+        else:
+            out.append((int(start), int(end), {int(h)}))
+    return out
+
+
+def fragments(a: Work, b: Work, holders: dict[int, int], n: int) -> list[Fragment]:
+    """The stretches of ``a`` that ``b`` shares, each with the stretch of ``b`` it matches best."""
+    both = np.intersect1d(a.fingerprints, b.fingerprints)
+    theirs = stretches(b, both)
+    out = []
+    for start, end, hashes in stretches(a, both):
+        best = max(theirs, key=lambda t: (len(hashes & t[2]), -t[0]))
+        tied = hashes & best[2]
+        common = sum(holders.get(h, 0) > COMMON_FRACTION * n for h in tied) > len(tied) / 2
+        out.append(Fragment((start, end), (best[0], best[1]), len(tied), common))
+    return out
+
+
+def line_of(code: str, pos: int) -> int:
+    return code.count("\n", 0, pos) + 1
+
+
+def marked(code: str, spans: list[tuple[int, int, str, str]]) -> str:
+    """``code`` as HTML, each span ``(start, end, element id, link target)`` marked and linked;
+    overlapping spans are cut where the previous one ends."""
+    out, pos = [], 0
+    for start, end, ident, target in sorted(spans):
+        start = max(start, pos)
+        if start >= end:
+            continue
+        out += [html.escape(code[pos:start]), f'<a class="frag" id="{ident}" href="#{target}">'
+                f'<mark>{html.escape(code[start:end])}</mark></a>']
+        pos = end
+    return "".join(out + [html.escape(code[pos:])])
+
+
+def pair_view(number: int, pair: Pair, a: Work, b: Work, holders: dict[int, int],
+              n: int) -> dict:
+    """What the report shows of one pair: both codes marked, and the fragments side by side."""
+    frags = fragments(a, b, holders, n)
+    rows, left, right, b_ids = [], [], [], {}
+    for k, f in enumerate(frags, start=1):
+        row = f"p{number}-f{k}"
+        if f.b not in b_ids:  # several stretches of a may match one of b: marked once
+            b_ids[f.b] = f"{row}-b"
+            right.append((*f.b, f"{row}-b", row))
+        rows.append({"id": row, "a_id": f"{row}-a", "b_id": b_ids[f.b],
+                     "common": f.common, "fingerprints": f.fingerprints,
+                     "a_lines": (line_of(a.code, f.a[0]), line_of(a.code, f.a[1] - 1)),
+                     "b_lines": (line_of(b.code, f.b[0]), line_of(b.code, f.b[1] - 1)),
+                     "a_code": a.code[f.a[0]:f.a[1]], "b_code": b.code[f.b[0]:f.b[1]]})
+        left.append((*f.a, f"{row}-a", row))
+    return {"number": number, "pair": pair, "fragments": rows,
+            "left": marked(a.code, left), "right": marked(b.code, right)}
+
+
+def histogram_png(scores: list[float], listed: list[float]) -> str:
+    """A histogram of every pair's score as a base64 PNG (log counts: single pairs show), each
+    listed pair marked by its rank under the axis."""
     from matplotlib.figure import Figure
     from matplotlib.ticker import NullFormatter, ScalarFormatter
 
-    fig = Figure(figsize=(8, 3), dpi=100)
+    low = min(0.0, math.floor(min(scores) * 10) / 10)  # scores lie in [-1, 1]
+    fig = Figure(figsize=(9, 3.4), dpi=100)
     ax = fig.add_subplot()
-    ax.hist(scores, bins=np.linspace(0, 1, 51), color="#4878a8", log=True)
-    if shown_from is not None:
-        ax.axvline(shown_from, color="#c0392b", linestyle="--", linewidth=1)
-        ax.text(shown_from, ax.get_ylim()[1], " pairs shown below", color="#c0392b",
-                va="top", fontsize=8)
+    ax.hist(scores, bins=np.linspace(low, 1, 1 + round((1 - low) * 50)), color="#4878a8",
+            log=True)
     ax.yaxis.set_major_formatter(ScalarFormatter())
     ax.yaxis.set_minor_formatter(NullFormatter())
-    ax.set_xlim(0, 1)
-    ax.set_xlabel("pair similarity (0 = nothing in common, 1 = the same code)")
+    ax.set_xlim(low, 1)
+    ax.set_ylim(0.5, None)
+    for rank, score in enumerate(listed, start=1):  # a tick under the axis; numbers for the top
+        ax.annotate(str(rank) if rank <= LABELLED_PAIRS else "", xy=(score, 0.5),
+                    xytext=(score, -0.13 - 0.07 * ((rank - 1) % 3)),
+                    textcoords=("data", "axes fraction"), ha="center", fontsize=7,
+                    color="#c0392b", arrowprops={"arrowstyle": "-", "color": "#c0392b",
+                                                 "linewidth": 0.6})
+    ax.set_xlabel(f"pair score: shared code beyond what the class shares (0 = chance, 1 = all "
+                  f"of it); red: the {len(listed)} pairs listed below, by rank", labelpad=30)
     ax.set_ylabel("pairs (log scale)")
     fig.tight_layout()
     buf = io.BytesIO()
-    fig.savefig(buf, format="png")
+    fig.savefig(buf, format="png", metadata={"Software": None})
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
@@ -314,29 +455,28 @@ def write_csv(result: SessionResult, path: Path) -> Path:
     with open(path, "w", newline="", encoding="utf-8") as f:
         out = csv.writer(f)
         out.writerow(["rank", "student_a", "student_b", "score", "share_a", "share_b",
-                      "shared_fingerprints"])
+                      "weighted", "shared_fingerprints"])
         for rank, p in enumerate(result.pairs, start=1):
             out.writerow([rank, p.a, p.b, f"{p.score:.4f}", f"{p.share_a:.4f}",
-                          f"{p.share_b:.4f}", p.shared])
+                          f"{p.share_b:.4f}", f"{p.weighted:.4f}", p.shared])
     return path
 
 
 def render_html(result: SessionResult) -> str:
     """The self-contained HTML report of one session."""
     by_name = {w.student: w for w in result.works}
-    shown = [p for p in result.pairs if p.score > 0][:SHOWN_PAIRS]
-    details = [(p, highlighted(by_name[p.a], by_name[p.b], result.weights),
-                highlighted(by_name[p.b], by_name[p.a], result.weights)) for p in shown]
-    more = len([p for p in result.pairs if p.score > 0]) > len(shown)
-    cut = shown[-1].score if shown and more else None  # where the pairs shown stop
+    compared = [w for w in result.works if not w.problem]
+    shown = [p for p in result.pairs if p.shared][:SHOWN_PAIRS]
+    views = [pair_view(k, p, by_name[p.a], by_name[p.b], result.holders, len(compared))
+             for k, p in enumerate(shown, start=1)]
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["j2"]))
     return env.get_template("similarity.html.j2").render(
-        session=result.session, works=result.works,
-        compared=[w for w in result.works if not w.problem],
+        session=result.session, works=result.works, compared=compared,
         skipped=[w for w in result.works if w.problem],
         noted=[w for w in result.works if w.note],
-        pair_count=len(result.pairs), details=details,
-        histogram=histogram_png([p.score for p in result.pairs], cut) if result.pairs else "",
+        pair_count=len(result.pairs), views=views,
+        histogram=histogram_png([p.score for p in result.pairs], [p.score for p in shown])
+        if result.pairs else "",
         k=K, window=WINDOW, guarantee=K + WINDOW - 1, common_fraction=COMMON_FRACTION,
         common_min=COMMON_MIN)
 

@@ -1,15 +1,21 @@
-"""The similarity report on a planted class of session 01_micrograd.
+"""The similarity report.
 
-Three students answer independently, each in their own way; three others hand in disguised
-copies of them (names changed, comments rewritten, functions reordered, cells split). The
-copies must rank at the top, the independent answers below, and the released notebook handed
-in twice must share nothing. Broken and empty submissions are listed, never fatal.
+A small planted class of session 01_micrograd: three students answer independently, each in
+their own way; three others hand in disguised copies of them (names changed, comments
+rewritten, functions reordered, cells split). The copies must rank at the top, the
+independent answers below, and the released notebook handed in twice must share nothing.
+Broken and empty submissions are listed, never fatal. Then the synthetic class of every
+session (``tests/similarity_class.py``): 30 students, 6 disguised copies, every planted pair
+near the top; and the report is the same, byte for byte, whatever Python's hash seed.
 """
 
 from __future__ import annotations
 
 import csv
+import os
 import re
+import subprocess
+import sys
 import textwrap
 
 import nbformat
@@ -17,221 +23,16 @@ import numpy as np
 import pytest
 
 from autograder.cli import main
-from autograder.paths import NOTEBOOKS_DIR, source_notebook
-from autograder.similarity import (COMMON_MIN, fingerprint_weights, normalize, raw_positions,
-                                   similarity_report)
+from autograder.intake import discover
+from autograder.paths import REPO_ROOT, session_ids, source_notebook
+from autograder.similarity import (COMMON_MIN, beyond_chance, compare_session,
+                                   fingerprint_weights, line_key, normalize, raw_positions,
+                                   released_cells, similarity_report)
+from tests import similarity_class
+from tests.similarity_class import BEA, CYD
 
 SESSION = "01_micrograd"
 BLOCK = re.compile(r"^( *)### BEGIN SOLUTION\n.*?^ *### END SOLUTION\n?", re.S | re.M)
-
-# Two answers written from scratch, block by block in notebook order, each in its own style.
-BEA = {
-    "value_class": [
-        """res = Value(self.data + other.data, _children=(self, other), _op="+")
-        def back():
-            self.grad += 1.0 * res.grad
-            other.grad += 1.0 * res.grad
-        res._backward = back
-        return res""",
-        """res = Value(self.data * other.data, _children=(self, other), _op="*")
-        def back():
-            self.grad = self.grad + res.grad * other.data
-            other.grad = other.grad + res.grad * self.data
-        res._backward = back
-        return res""",
-        """res = Value(math.pow(self.data, k), _children=(self,), _op="pow")
-        def back():
-            self.grad = self.grad + res.grad * k * math.pow(self.data, k - 1)
-        res._backward = back
-        return res""",
-        "return Value(-1.0) * self",
-        "return self + other * -1",
-        "return self * (other ** -1.0)",
-        "return Value(other) + self",
-        "return Value(other) * self",
-        "return Value(other) - self",
-        "return Value(other) / self",
-        """e = math.exp(self.data)
-        res = Value(e, _children=(self,), _op="exp")
-        def back():
-            self.grad = self.grad + e * res.grad
-        res._backward = back
-        return res""",
-        """x = self.data
-        t = (math.exp(2 * x) - 1) / (math.exp(2 * x) + 1)
-        res = Value(t, _children=(self,), _op="tanh")
-        def back():
-            self.grad = self.grad + (1 - t * t) * res.grad
-        res._backward = back
-        return res""",
-        """res = Value(max(0.0, self.data), _children=(self,), _op="ReLU")
-        def back():
-            if res.data > 0:
-                self.grad = self.grad + res.grad
-        res._backward = back
-        return res""",
-        """order = []
-        seen = set()
-        def visit(v):
-            if v in seen:
-                return
-            seen.add(v)
-            for child in v._prev:
-                visit(child)
-            order.append(v)
-        visit(self)
-        self.grad = 1.0
-        for v in order[::-1]:
-            v._backward()""",
-    ],
-    "numerical_grad": [
-        """out = []
-        for i, x in enumerate(xs):
-            plus = xs[:i] + [x + h] + xs[i + 1:]
-            minus = xs[:i] + [x - h] + xs[i + 1:]
-            out.append((f(plus) - f(minus)) / (2 * h))
-        return out""",
-    ],
-    "nn_classes": [
-        """total = self.b
-        for w, xi in zip(self.w, x):
-            total = total + w * xi
-        if self.nonlin:
-            return total.tanh()
-        return total""",
-        "return [*self.w, self.b]",
-        """outs = []
-        for neuron in self.neurons:
-            outs.append(neuron(x))
-        if len(outs) == 1:
-            return outs[0]
-        return outs""",
-        """params = []
-        for neuron in self.neurons:
-            params.extend(neuron.parameters())
-        return params""",
-        """self.layers = []
-        for i in range(len(nouts)):
-            last = i == len(nouts) - 1
-            self.layers.append(Layer(sizes[i], sizes[i + 1], nonlin=not last))""",
-        """out = x
-        for layer in self.layers:
-            out = layer(out)
-        return out""",
-        """params = []
-        for layer in self.layers:
-            params += layer.parameters()
-        return params""",
-    ],
-    "train_step": [
-        """loss = Value(0.0)
-        for x, y in zip(xs, ys):
-            diff = model(x) - y
-            loss = loss + diff * diff
-        loss = loss / len(xs)
-        for p in model.parameters():
-            p.grad = 0
-        loss.backward()
-        for p in model.parameters():
-            p.data = p.data - lr * p.grad
-        return loss""",
-    ],
-}
-
-CYD = {
-    "value_class": [
-        """result = Value(self.data + other.data, (self, other), "+")
-        def grad_fn():
-            for node in (self, other):
-                node.grad += result.grad
-        result._backward = grad_fn
-        return result""",
-        """a, b = self.data, other.data
-        result = Value(a * b, (self, other), "*")
-        def grad_fn():
-            self.grad += b * result.grad
-            other.grad += a * result.grad
-        result._backward = grad_fn
-        return result""",
-        """base = self.data
-        result = Value(base ** k, (self,), "pow")
-        def grad_fn():
-            self.grad += result.grad * (k * base ** (k - 1))
-        result._backward = grad_fn
-        return result""",
-        "return -1 * self",
-        "return self + -1 * other",
-        "return self * (other if isinstance(other, Value) else Value(other)) ** -1",
-        "return self.__add__(other)",
-        "return self.__mul__(other)",
-        "return (-self).__add__(other)",
-        "return (self ** -1).__mul__(other)",
-        """value = math.exp(self.data)
-        result = Value(value, (self,), "exp")
-        result._backward = lambda: setattr(self, "grad", self.grad + value * result.grad)
-        return result""",
-        """th = math.tanh(self.data)
-        result = Value(th, (self,), "tanh")
-        result._backward = lambda: setattr(self, "grad", self.grad + (1 - th ** 2) * result.grad)
-        return result""",
-        """positive = self.data > 0
-        result = Value(self.data * positive, (self,), "relu")
-        result._backward = lambda: setattr(self, "grad", self.grad + positive * result.grad)
-        return result""",
-        """nodes, frontier = {self}, [self]
-        while frontier:
-            current = frontier.pop()
-            for child in current._prev:
-                if child not in nodes:
-                    nodes.add(child)
-                    frontier.append(child)
-        parents = {n: 0 for n in nodes}
-        for n in nodes:
-            for child in n._prev:
-                parents[child] += 1
-        ready = [self]
-        self.grad = 1.0
-        while ready:
-            n = ready.pop()
-            n._backward()
-            for child in n._prev:
-                parents[child] -= 1
-                if parents[child] == 0:
-                    ready.append(child)""",
-    ],
-    "numerical_grad": [
-        """def shifted(i, delta):
-            return [v + delta if j == i else v for j, v in enumerate(xs)]
-        return [(f(shifted(i, h)) - f(shifted(i, -h))) / (2 * h) for i in range(len(xs))]""",
-    ],
-    "nn_classes": [
-        """z = sum(w * v for w, v in zip(self.w, x)) + self.b
-        return z.tanh() if self.nonlin else z""",
-        "return list(self.w) + [self.b]",
-        """ys = list(map(lambda n: n(x), self.neurons))
-        return ys if len(ys) > 1 else ys[0]""",
-        "return sum((n.parameters() for n in self.neurons), [])",
-        """n = len(nouts)
-        self.layers = [Layer(a, b, nonlin=(j != n - 1))
-                       for j, (a, b) in enumerate(zip(sizes, sizes[1:]))]""",
-        """for layer in self.layers:
-            x = layer(x)
-        return x""",
-        "return sum((layer.parameters() for layer in self.layers), [])",
-    ],
-    "train_step": [
-        """total = sum(((model(x) - y) ** 2 for x, y in zip(xs, ys)), Value(0.0))
-        loss = total * (1.0 / len(ys))
-        params = model.parameters()
-        for q in params:
-            q.grad = 0.0
-        loss.backward()
-        for q in params:
-            q.data += -lr * q.grad
-        return loss""",
-    ],
-}
-
 
 def solution_cells() -> dict[str, str]:
     nb = nbformat.read(source_notebook(SESSION), as_version=4)
@@ -296,29 +97,8 @@ def shuffled_and_split(cells: dict[str, str]) -> tuple[dict[str, str], list[tupl
     return cells, [("nn_classes", c) for c in classes[2:]]
 
 
-# ---- the class on disk -----------------------------------------------------------------------
-
-def released() -> nbformat.NotebookNode:
-    return nbformat.read(NOTEBOOKS_DIR / SESSION / source_notebook(SESSION).name, as_version=4)
-
-
 def hand_in(root, student, cells=None, added=(), raw: bytes | None = None):
-    folder = root / student / SESSION
-    folder.mkdir(parents=True)
-    path = folder / source_notebook(SESSION).name
-    if raw is not None:
-        path.write_bytes(raw)
-        return
-    nb = released()
-    kept = []
-    for cell in nb.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if cells and grade_id in cells:
-            cell.source = cells[grade_id]
-        kept.append(cell)
-        kept += [nbformat.v4.new_code_cell(src) for after, src in added if after == grade_id]
-    nb.cells = kept
-    nbformat.write(nb, path)
+    similarity_class.hand_in(root, SESSION, student, cells, added, raw)
 
 
 COPIES = {("bea", "dan"), ("cyd", "eve"), ("fay", "ref")}
@@ -426,3 +206,89 @@ def test_command_line_writes_the_report(tmp_path, capsys):
     assert (tmp_path / "out" / f"{SESSION}.csv").read_text().count("\n") == 2
     assert main(["similarity", "--submissions", str(tmp_path / "missing"),
                  "--out", str(tmp_path / "out")]) == 2
+
+
+def test_released_code_is_never_highlighted(report):
+    released = {line_key(line) for src in released_cells(SESSION)
+                for line in src.splitlines()} - {""}
+    marked = re.findall(r"<mark>(.*?)</mark>", report["html"], re.S)
+    assert marked
+    for text in marked:
+        for line in text.split("\n"):
+            assert line_key(html_text(line)) not in released, line
+
+
+def html_text(fragment: str) -> str:
+    return (fragment.replace("&lt;", "<").replace("&gt;", ">").replace("&#34;", '"')
+            .replace("&#39;", "'").replace("&quot;", '"').replace("&amp;", "&"))
+
+
+def test_fragments_are_aligned_and_linked_both_ways(report):
+    html = report["html"]
+    first = html.split('id="pair-1"')[1].split('id="pair-2"')[0]
+    rows = re.findall(r'<tr id="(p1-f\d+)"', first)
+    assert len(rows) >= 2
+    ids = set(re.findall(r'id="([^"]+)"', html))
+    for target in re.findall(r'href="#([^"]+)"', first):
+        assert target in ids, target
+    for row in rows:  # each fragment's row links to its place in both codes, and back
+        cells = first.split(f'<tr id="{row}"')[1].split("</tr>")[0]
+        a_id, b_id = re.findall(r'href="#([^"]+)"', cells)
+        assert f'id="{a_id}" href="#{row}"' in first
+        assert b_id.endswith("-b") and f'id="{b_id}" href="#p1-f' in first
+
+
+def test_beyond_chance_is_zero_at_chance_and_one_for_everything():
+    n = 12
+    size = np.array([10.0, 10.0])
+    # each of the 10 fingerprints of either is held by 5 others besides its holder
+    held = np.array([50.0, 50.0])
+    everything = beyond_chance(np.full((2, 2), 10.0), size, held, n)
+    assert everything[0, 1] == pytest.approx(1.0)
+    # two students sharing 4: (50 - 4) / 10 = 4.6 expected, a little beyond chance
+    assert 0 < beyond_chance(np.full((2, 2), 5.0), size, held, n)[0, 1] < 0.1
+    assert beyond_chance(np.full((2, 2), 4.0), size, held, n)[0, 1] < 0
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory):
+    """Every session's synthetic class (seed 0), compared."""
+    out = {}
+    for session in similarity_class.SESSIONS:
+        root = tmp_path_factory.mktemp(session)
+        planted = similarity_class.build(root, session, seed=0)
+        subs = [s for s in discover(root, session_ids()) if s.session == session]
+        out[session] = planted, compare_session(session, subs)
+    return out
+
+
+@pytest.mark.parametrize("session", similarity_class.SESSIONS)
+def test_planted_copies_rank_near_the_top_in_every_session(synthetic, session):
+    planted, result = synthetic[session]
+    assert len(result.works) >= 30 and len(planted) >= 9  # 6 disguised copies of 3 students
+    rank = {frozenset((p.a, p.b)): k for k, p in enumerate(result.pairs, start=1)}
+    ranks = sorted(rank[p] for p in planted)
+    assert ranks[-1] <= 2 * len(planted), ranks
+
+
+def test_synthetic_class_is_not_one_answer_renamed(synthetic):
+    """Independent students share templates, but not everything: the bulk stays below the
+    copies, and many independent pairs share a good part of their code."""
+    planted, result = synthetic["04_gpt"]
+    others = [p for p in result.pairs if frozenset((p.a, p.b)) not in planted]
+    assert max(max(p.share_a, p.share_b) for p in others) > 0.5
+    assert np.median([p.share_a for p in others]) < 0.6
+
+
+def test_report_is_byte_identical_whatever_the_hash_seed(tmp_path):
+    similarity_class.build(tmp_path / "in", "04_gpt", seed=0)
+    runs = {seed: subprocess.Popen(
+        [sys.executable, "-m", "autograder", "similarity", "--submissions", str(tmp_path / "in"),
+         "--out", str(tmp_path / seed), "--session", "04_gpt"], cwd=REPO_ROOT,
+        env={**os.environ, "PYTHONHASHSEED": seed}, stdout=subprocess.DEVNULL)
+        for seed in ("1", "2")}
+    assert all(run.wait() == 0 for run in runs.values())
+    outputs = [[(tmp_path / seed / f"04_gpt.{ext}").read_bytes() for ext in ("csv", "html")]
+               for seed in runs]
+    assert outputs[0][0] == outputs[1][0]
+    assert outputs[0][1] == outputs[1][1]
