@@ -79,11 +79,12 @@ EXPOSED = ("deepcourse", "data", "notebooks")  # the course folders a kernel may
 
 
 class WireSizeSession(Session):
-    """A jupyter_client Session that notes each message's size as received, in bytes."""
+    """A jupyter_client Session that notes the size of each message's metadata, content and
+    buffers as received, in bytes (the signature and headers are the kernel's fixed overhead)."""
 
     def deserialize(self, msg_list, content=True, copy=True):
         msg = super().deserialize(msg_list, content=content, copy=copy)
-        msg["wire_bytes"] = sum(len(part) for part in msg_list)
+        msg["wire_bytes"] = sum(len(part) for part in msg_list[3:])
         return msg
 
 
