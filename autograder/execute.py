@@ -19,6 +19,7 @@ from pathlib import Path
 import zmq
 from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
+from jupyter_client.session import Session
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
@@ -28,6 +29,7 @@ from autograder import cgroups, forkserver, sandbox
 from autograder.kernel_output import MAX_MESSAGE_BYTES
 from autograder.paths import REPO_ROOT
 from autograder.probe_runtime import MIME
+from autograder.safe_text import without_surrogates
 
 
 _FROM_POLICY = {"cell_timeout_s": "cell_timeout_s", "notebook_timeout_s": "notebook_timeout_s",
@@ -69,10 +71,21 @@ class Execution:
     events: list[str] = field(default_factory=list)  # timeouts, kernel death, truncation
     isolation: dict = field(default_factory=dict)  # what the sandbox applied and skipped
     flooded: bool = False  # more probe messages than a notebook can honestly send
+    completed: set[int] = field(default_factory=set)  # cells whose execution reply said "ok"
     seconds: float = 0.0
 
 
 EXPOSED = ("deepcourse", "data", "notebooks")  # the course folders a kernel may read
+
+
+class WireSizeSession(Session):
+    """A jupyter_client Session that notes the size of each message's metadata, content and
+    buffers as received, in bytes (the signature and headers are the kernel's fixed overhead)."""
+
+    def deserialize(self, msg_list, content=True, copy=True):
+        msg = super().deserialize(msg_list, content=content, copy=copy)
+        msg["wire_bytes"] = sum(len(part) for part in msg_list[3:])
+        return msg
 
 
 class CappedKernelClient(AsyncKernelClient):
@@ -91,6 +104,10 @@ class SandboxKernelManager(AsyncKernelManager):
     sandbox_argv = List(Unicode())
     client_factory = Type(default_value=CappedKernelClient, klass=AsyncKernelClient)
 
+    @default("session")
+    def _session_default(self):
+        return WireSizeSession(parent=self)
+
     def format_kernel_cmd(self, extra_arguments=None):
         return [sys.executable, "-m", "autograder.sandbox", *self.sandbox_argv,
                 "-f", self.connection_file]
@@ -101,10 +118,16 @@ MAX_OBSERVATION_CHARS = 24 * 2**20  # their total size, as sent
 
 
 class GradingClient(NotebookClient):
-    """An nbclient NotebookClient that caps output and keeps the probes' observations aside."""
+    """An nbclient NotebookClient that caps output and keeps the probes' observations aside.
+
+    The caps count every message a cell sends — streams, errors, display data with their
+    metadata, updates by display id, comm messages — by its size as received; past a cap,
+    messages are dropped before nbclient handles them.
+    """
 
     def __init__(self, nb, km_factory, output_cap, notebook_cap=None, **kw):
-        super().__init__(nb, **kw)
+        super().__init__(nb, on_cell_executed=self._note_reply, **kw)
+        self.completed: set[int] = set()
         self._km_factory = km_factory
         self._cap = output_cap
         self._notebook_cap = notebook_cap if notebook_cap is not None else 4 * output_cap
@@ -129,14 +152,21 @@ class GradingClient(NotebookClient):
         self._observed_chars += size
         self.observations.setdefault(cell_index, []).append(message)
 
-    def output(self, outs, msg, display_id, cell_index):
-        content = msg.get("content", {})
-        data = content.get("data") or {}
-        if msg["msg_type"] in ("display_data", "execute_result") and MIME in data:
-            self._observe(cell_index, data[MIME])
+    def _note_reply(self, cell, cell_index, execute_reply):
+        """Note the cells whose execution ended normally (a probe's message counts only there)."""
+        if (execute_reply or {}).get("content", {}).get("status") == "ok":
+            self.completed.add(cell_index)
+
+    def process_message(self, msg, cell, cell_index):
+        if msg["msg_type"] in ("status", "execute_input"):
+            return super().process_message(msg, cell, cell_index)
+        content = msg.get("content") or {}
+        data = content.get("data") if isinstance(content, dict) else None
+        if (msg["msg_type"] in ("display_data", "execute_result") and isinstance(data, dict)
+                and MIME in data):
+            self._observe(cell_index, data[MIME])  # counted by its own caps
             return None
-        size = (len(content.get("text") or "") + sum(len(str(v)) for v in data.values())
-                + sum(len(line) for line in content.get("traceback") or []))
+        size = msg.get("wire_bytes", 0)
         used = self._bytes.get(cell_index, 0) + size
         self._bytes[cell_index] = used
         self._notebook_bytes += size
@@ -145,10 +175,10 @@ class GradingClient(NotebookClient):
                 self.truncated.add(cell_index)
                 notice = {"name": "stdout", "text": f"\n[output truncated at {self._cap} bytes]\n"}
                 header = {**msg["header"], "msg_type": "stream"}
-                return super().output(outs, {**msg, "header": header, "msg_type": "stream",
-                                             "content": notice}, None, cell_index)
+                return super().output(cell.outputs, {**msg, "header": header, "msg_type": "stream",
+                                                     "content": notice}, None, cell_index)
             return None
-        return super().output(outs, msg, display_id, cell_index)
+        return super().process_message(msg, cell, cell_index)
 
 
 def kernel_env(workdir: Path, threads: int) -> dict[str, str]:
@@ -193,7 +223,8 @@ def run(nb: NotebookNode, folder: Path, workdir: Path, hide: list[Path], limits:
     Cells whose index is in ``private_cells`` are kept out of IPython's history.
     """
     folder, workdir = folder.resolve(), workdir.resolve()
-    (folder / sandbox.SOCKETS_NAME).mkdir(exist_ok=True)
+    sockets = folder / sandbox.SOCKETS_NAME
+    sockets.mkdir(exist_ok=True)
     cgroup_paths = cgroups.create(f"{folder.parent.name}-{folder.name}", limits.memory_mb * 2**20,
                                   limits.processes)
     env = kernel_env(workdir, limits.threads)
@@ -217,6 +248,7 @@ def run(nb: NotebookNode, folder: Path, workdir: Path, hide: list[Path], limits:
                            record_timing=False)
     result = Execution(nb)
     start = time.monotonic()
+    sockets_mounted = sandbox.mount_socket_folder(str(sockets))
     try:
         with client.setup_kernel(env=env, cwd=str(workdir)):
             _run_cells(client, nb, limits, private_cells, start, result)
@@ -226,8 +258,12 @@ def run(nb: NotebookNode, folder: Path, workdir: Path, hide: list[Path], limits:
         result.events.append(f"the kernel could not start: {str(exc)[:200]}")
     finally:
         cgroups.remove(cgroup_paths)
+        if sockets_mounted:
+            sandbox.unmount(str(sockets))
         result.seconds = time.monotonic() - start
+        without_surrogates(nb)  # outputs are the kernel's text: the notebook must stay writable
         result.observations = client.observations
+        result.completed = client.completed
         if client.dropped_observations:
             result.flooded = True
         if client.truncated:

@@ -26,16 +26,16 @@ from nbgrader.preprocessors import ClearOutput
 
 from autograder import checks, execute, forkserver, sandbox
 from autograder.distribute import run_tasks
-from autograder.intake import Submission, discover
+from autograder.intake import Submission, discover, read_bytes, read_notebook, submission_files
 from autograder.journal import Journal, journal_path
 from autograder.notebook_info import grade_cells, total_points
-from autograder.observations import student_text
 from autograder.paths import NOTEBOOKS_DIR, REPO_ROOT, session_ids, source_notebook
 from autograder.policy import Policy, load_policy, missing_verdict, score_submission
 from autograder.prepare import instrument, is_test_cell, restore_test_cells
 from autograder.probe_runtime import exercise_seed
 from autograder.results import (
     CellResult, GradedSubmission, format_table, write_csv, write_feedback)
+from autograder.safe_text import safe, safe_row
 
 MAX_COPY_BYTES = 20 * 2**20  # files of a submission folder copied into the sandbox, at most
 # what the grading kernel must not see: answers, checks, tests, history, other builds
@@ -163,12 +163,12 @@ def grade_one(sub: Submission, ctx: Context, n: int) -> GradedSubmission:
     """One row: never raises, whatever the submission holds."""
     try:
         ctx.sandbox_root.mkdir(parents=True, exist_ok=True)  # on a remote worker too
-        return mark_unisolated(_grade(sub, ctx, ctx.sandbox_root / f"k{n}"), ctx)
+        return safe_row(mark_unisolated(_grade(sub, ctx, ctx.sandbox_root / f"k{n}"), ctx))
     except Exception as exc:  # the grader's own failure: keep the batch going, say why
         detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
         row = GradedSubmission(sub.student, sub.session, "error", score=None)
         row.reasons.append(f"grading failed, held for review: {detail}")
-        return row
+        return safe_row(row)
 
 
 def _grade(sub: Submission, ctx: Context, folder: Path) -> GradedSubmission:
@@ -188,7 +188,7 @@ def _grade(sub: Submission, ctx: Context, folder: Path) -> GradedSubmission:
             row.max_points = total_points(sub.session)
         return row
 
-    nb = nbformat.read(sub.notebook, as_version=4)
+    nb = read_notebook(sub.notebook, as_version=4)
     workdir = _sandbox_folder(sub, folder)
     run, row.cells, suspicious, notes = judge_notebook(nb, sub.session, ctx.seed(sub.student,
                                                        sub.session), ctx, folder, workdir)
@@ -236,12 +236,12 @@ def _sandbox_folder(sub: Submission, folder: Path) -> Path:
     workdir = folder / "work"
     workdir.mkdir(parents=True)
     budget = MAX_COPY_BYTES
-    for path in sorted(sub.folder.iterdir()):
-        if path.is_file() and not path.is_symlink() and path.suffix != ".ipynb":
-            size = path.stat().st_size
-            if size <= budget:
-                shutil.copyfile(path, workdir / path.name)
-                budget -= size
+    for path in submission_files(sub.folder):  # regular files only, never through a link
+        if path.suffix != ".ipynb" and path.lstat().st_size <= budget:
+            data = read_bytes(path, budget)
+            if len(data) <= budget:
+                (workdir / path.name).write_bytes(data)
+                budget -= len(data)
     return workdir
 
 
@@ -264,6 +264,9 @@ def collect(run: execute.Execution, probes: dict[int, str], seed: int, session: 
             suspicious.append(f"an observation of exercise {exercise!r} that its probe did not send")
         elif len(messages) > 1:
             suspicious.append(f"exercise {exercise!r} observed {len(messages)} times")
+        elif messages and index not in run.completed:
+            suspicious.append(f"the probe cell of exercise {exercise!r} sent an observation "
+                              f"but did not end normally")
         elif len(messages) == 1 and exercise in registered:
             verdicts[exercise] = checks.verdict(registered[exercise], messages[0], expected)
             continue
@@ -304,8 +307,8 @@ def exercises_done(cells: list[CellResult]) -> dict[str, bool]:
 
 def _student_message(error: dict) -> str:
     """A probe cell's error in words: student text, quoted and cut (the kernel wrote it)."""
-    ename = student_text(error.get("ename"), 60) or "Error"
-    evalue = student_text(error.get("evalue"), 200)
+    ename = safe(error.get("ename"), 60) or "Error"
+    evalue = safe(error.get("evalue"), 200)
     return f"{ename}: “{evalue}”" if evalue else ename
 
 

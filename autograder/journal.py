@@ -4,6 +4,8 @@ Each graded (student, session) is appended to ``<out>.journal`` as one JSON line
 disk, with a fingerprint of the submission folder and of the course material it was graded
 against. A restarted run reuses the rows whose fingerprints still match, grades the rest, writes
 the results file atomically and removes the journal. A row appears once, whatever the run.
+Rows arrive with their text made safe (``safe_text.safe_row``); a line is at most
+MAX_LINE_CHARS characters (json escapes anything not ASCII).
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ import json
 import os
 from pathlib import Path
 
-from autograder.intake import Submission
+from autograder.intake import MAX_NOTEBOOK_BYTES, Submission, read_bytes, submission_files
 from autograder.paths import REPO_ROOT, SOLUTIONS_DIR
 from autograder.results import CellResult, GradedSubmission
+from autograder.safe_text import safe_row
 
 
 def course_fingerprint() -> str:
@@ -29,15 +32,18 @@ def course_fingerprint() -> str:
 
 
 def submission_fingerprint(sub: Submission) -> str:
-    digest = hashlib.sha256(f"{sub.student}\0{sub.session}\0".encode())
-    if sub.folder is not None and sub.folder.is_dir():
-        for path in sorted(sub.folder.iterdir()):
-            if path.is_file() and not path.is_symlink():
-                digest.update(path.name.encode() + b"\0")
-                with open(path, "rb") as f:
-                    for block in iter(lambda: f.read(1 << 20), b""):
-                        digest.update(block)
+    digest = hashlib.sha256(f"{sub.student}\0{sub.session}\0".encode(errors="surrogateescape"))
+    if sub.folder is not None and sub.folder.is_dir() and not sub.folder.is_symlink():
+        for path in submission_files(sub.folder):  # what intake may read, as it reads it
+            digest.update(os.fsencode(path.name) + b"\0")
+            try:
+                digest.update(read_bytes(path, MAX_NOTEBOOK_BYTES))
+            except OSError:  # changed since it was listed
+                digest.update(b"\0unreadable")
     return digest.hexdigest()
+
+
+MAX_LINE_CHARS = 64 * 2**20  # a longer row is journaled without its executed notebook
 
 
 def journal_path(out: Path) -> Path:
@@ -71,6 +77,9 @@ class Journal:
 
     def add(self, key: str, row: GradedSubmission) -> None:
         line = json.dumps({"course": self.course, "key": key, "row": dataclasses.asdict(row)})
+        if len(line) > MAX_LINE_CHARS:  # the executed notebook is what can be large
+            line = json.dumps({"course": self.course, "key": key,
+                               "row": dataclasses.asdict(dataclasses.replace(row, executed=None))})
         with open(self.path, "a", encoding="utf-8") as f:
             f.write(line + "\n")
             f.flush()
@@ -85,4 +94,4 @@ def _row_from_dict(d: dict) -> GradedSubmission:
     d = dict(d)
     d["cells"] = [CellResult(**c) for c in d.get("cells", [])]
     d["starred_missing"] = tuple(d.get("starred_missing", ()))
-    return GradedSubmission(**d)
+    return safe_row(GradedSubmission(**d))

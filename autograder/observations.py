@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from autograder.probe_runtime import DTYPES, MAX_TEXT
+from autograder.safe_text import safe
 
 MAX_ARRAY_BYTES = 16 * 2**20  # all arrays of one observation together
 MAX_DEPTH = 32
@@ -43,7 +44,7 @@ def decode(value, _budget: list[int] | None = None, _depth: int = 0):
             raise Malformed("bad special float")
         return float(text)
     if set(value) == {"__type__"}:
-        return Opaque(str(value["__type__"])[:80])
+        return Opaque(safe(value["__type__"], 80) or "?")
     return {str(k): decode(v, budget, _depth + 1) for k, v in value.items()}
 
 
@@ -84,7 +85,7 @@ def error_message(error) -> str:
     """The student's message for a probe that ended in an error (student text quoted, cut)."""
     if not isinstance(error, dict):
         raise Malformed("bad error")
-    kind, what, text = (student_text(error.get(k), n) for k, n in
+    kind, what, text = (safe(error.get(k), n) for k, n in
                         (("type", 60), ("what", 120), ("message", MAX_TEXT)))
     where = f"{what}: " if what else ""
     if kind == "NotImplementedError":
@@ -95,9 +96,3 @@ def error_message(error) -> str:
         return f"{where}{text}"
     return f"{where}your code raised {kind}: “{text}”"
 
-
-def student_text(value, limit: int) -> str:
-    """Student text made safe for a one-line reason: printable, one line, at most ``limit``."""
-    text = value if isinstance(value, str) else ""
-    text = "".join(ch if ch.isprintable() else " " for ch in text).strip()
-    return text if len(text) <= limit else text[: limit - 1] + "…"

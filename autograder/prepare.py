@@ -15,6 +15,8 @@ import nbformat
 from nbformat import NotebookNode
 from nbgrader.utils import compute_checksum, is_grade, is_solution
 
+from autograder.safe_text import safe
+
 ROLE = "deepcourse_role"  # cell metadata key of the cells the grader adds
 
 
@@ -32,12 +34,12 @@ def restore_test_cells(nb: NotebookNode, source: NotebookNode,
     notes = []
     source_tests = {_grade_id(c): c for c in source.cells if is_test_cell(c)}
     released = {_grade_id(c): c for c in release.cells if _grade_id(c)}
-    kept, seen = [], set()
+    kept, seen, unknown = [], set(), []
     for cell in nb.cells:
         if is_test_cell(cell):
             gid = _grade_id(cell)
             if gid not in source_tests:
-                notes.append(f"a test cell with unknown id {gid!r} was removed")
+                unknown.append(gid)
             elif gid in seen:
                 notes.append(f"test cell {gid!r} appeared twice; one copy was kept")
             else:
@@ -48,6 +50,9 @@ def restore_test_cells(nb: NotebookNode, source: NotebookNode,
                     notes.append(f"test cell {gid!r} was edited; the original was restored")
             continue
         kept.append(cell)
+    notes += [f"a test cell with unknown id {safe(gid, 60)!r} was removed" for gid in unknown[:5]]
+    if len(unknown) > 5:
+        notes.append(f"{len(unknown) - 5} more test cells with unknown ids were removed")
     missing = [gid for gid in source_tests if gid not in seen]
     if missing:
         notes.append(f"test cell(s) {', '.join(missing)} were missing and were restored")

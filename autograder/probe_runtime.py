@@ -4,8 +4,9 @@ This module runs inside the student's kernel. It holds no reference, tolerance o
 whatever a student does to it can only change what is *observed*, never how it is judged
 (that happens in the grader, see ``autograder.checks``). The grader installs the session's
 probes with ``install(source)`` in a first cell, then each hidden test cell is replaced by
-``run(exercise, seed)``, which calls the probe on the notebook's globals and displays one
-message of type ``MIME``:
+``run(exercise, seed)``, which calls the probe on the notebook's globals and displays exactly
+one message of type ``MIME``, whatever the student's code raises (``BaseException`` included),
+with the ``display`` taken when the probes were installed:
 
     {"exercise": name, "seed": seed, "obs": <observations>}      the probe ran to its end
     {"exercise": name, "seed": seed, "error": {type, what, message}}  the student's code failed
@@ -73,7 +74,7 @@ def call(what: str, fn, *args, limit_s: float = 10, **kwargs):
                            "timeout") from None
     except StudentError:
         raise
-    except Exception as exc:  # the student's bug: observed, then judged
+    except BaseException as exc:  # the student's bug (or SystemExit...): observed, then judged
         raise StudentError(str(exc), what, type(exc).__name__) from None
 
 
@@ -135,32 +136,49 @@ def observe(probe, ns: dict, seed: int) -> dict:
     try:
         return {"obs": encode(probe(ns, seed))}
     except StudentError as exc:
-        return {"error": {"type": exc.kind, "what": exc.what, "message": str(exc)[:MAX_TEXT]}}
-    except Exception as exc:  # the probe tripped over the student's objects (wrong type, ...)
-        return {"error": {"type": type(exc).__name__, "what": "",
-                          "message": str(exc)[:MAX_TEXT]}}
+        return {"error": {"type": exc.kind, "what": exc.what, "message": _text(exc)}}
+    except BaseException as exc:  # tripped over the student's objects, or their SystemExit...
+        return {"error": {"type": _text(type(exc).__name__), "what": "",
+                          "message": _text(exc)}}
+
+
+def _text(value) -> str:
+    """``str(value)`` cut to MAX_TEXT, or a placeholder when the student's ``__str__`` fails."""
+    try:
+        return str(value)[:MAX_TEXT]
+    except BaseException:
+        return "(a message that could not be read)"
 
 
 def install(source: str) -> types.ModuleType:
     """Make the session's probes (their source, as the grader ships it) importable as MODULE.
 
-    Runs before any student code, and keeps IPython's ``display`` as it is then, so that a
-    notebook that replaces ``display`` (by mistake or not) does not silence its own probes.
+    Runs before any student code, and keeps IPython's ``display`` as it is then as the one
+    ``send`` of every probe cell, so that a notebook that replaces ``display`` or the
+    module's attributes (by mistake or not) does not silence its own probes.
     """
+    global _send
     from IPython.display import display
 
     module = types.ModuleType(MODULE)
     exec(compile(source, f"<{MODULE}>", "exec"), module.__dict__)
-    module.send = display
     sys.modules[MODULE] = module
+    _send = display
     return module
+
+
+_send = None  # IPython's display, as install() found it before any student code ran
 
 
 def run(exercise: str, seed: int) -> None:
     """Probe ``exercise`` on the notebook's globals and display the observation (grader cells)."""
     from IPython import get_ipython
 
-    module = sys.modules[MODULE]
-    result = observe(module.PROBES[exercise], get_ipython().user_ns, seed)
-    module.send({MIME: {"exercise": exercise, "seed": seed, **result},
-                 "text/plain": f"(observations of {exercise!r} sent to the grader)"}, raw=True)
+    send = _send  # taken before the probe runs: student code cannot swap it half-way
+    try:
+        result = observe(sys.modules[MODULE].PROBES[exercise], get_ipython().user_ns, seed)
+    except BaseException as exc:  # the probes themselves were replaced or removed
+        result = {"error": {"type": "StudentError", "what": "",
+                            "message": f"the probes could not run ({_text(type(exc).__name__)})"}}
+    send({MIME: {"exercise": exercise, "seed": seed, **result},
+          "text/plain": f"(observations of {exercise!r} sent to the grader)"}, raw=True)

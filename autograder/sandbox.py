@@ -11,7 +11,8 @@ step covers and what it does not):
 4. a new root file system built from an allowlist: the system folders, the Python environment
    and the course's own folders read-only; its socket folder and a private copy of its working
    folder writable; private, size-limited /tmp and /dev/shm; a minimal /dev; a fresh /proc
-   with /proc/sys read-only; no /sys. Nothing else of the host exists there;
+   with /proc/sys read-only; no /sys; no home but the unlistable path to a Python installed in
+   one. Nothing else of the host exists there;
 5. resource limits: address space, file size, processes, no core dumps;
 6. an unprivileged user (nobody), no capabilities, no_new_privs, and a seccomp filter
    (autograder/seccomp.py).
@@ -46,6 +47,8 @@ SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc"
 DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
 PROC_READ_ONLY = ("sys", "sysrq-trigger", "irq", "bus", "fs")
 LOG_NAME, REPORT_NAME, SOCKETS_NAME = "kernel.log", "isolation.json", "ipc"
+HOMES = ("/root", "/home")  # in the kernel's root only as unlistable paths to what it may read
+SOCKETS_TMPFS = "size=1m,nr_inodes=64,mode=0700"  # ipykernel makes five sockets there
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -88,6 +91,26 @@ def isolation_possible() -> bool:
     if pid == 0:
         os._exit(0 if _libc.unshare(CLONE_NEWUSER | CLONE_NEWNS) == 0 else 1)
     return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+
+
+# --- the grader's side: the socket folder ---------------------------------------------------
+
+def mount_socket_folder(path: str) -> bool:
+    """As root, put the kernel's socket folder (shared with the grader, which connects there)
+    on a tmpfs of 1 MiB and 64 inodes, so that a kernel cannot fill the host's disk through it.
+    False where the grader may not mount (not root): the folder then stays on the disk."""
+    if os.geteuid() != 0:
+        return False
+    try:
+        _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, SOCKETS_TMPFS)
+    except OSError:
+        return False
+    return True
+
+
+def unmount(path: str) -> None:
+    """Detach the mount at ``path`` (the socket folder's tmpfs), if there is one."""
+    _libc.umount2(path.encode(), MNT_DETACH)
 
 
 # --- 1, 2: output and cgroups ---------------------------------------------------------------
@@ -181,6 +204,16 @@ def _tmpfs(target: str, size_mb: int, mode: str, owner: bool) -> None:
     _mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, options)
 
 
+def _unlistable(top: str) -> None:
+    """The folders of the new root under ``top`` that only lead to a mount (Python installed
+    in /root, say) become 0711: the kernel passes through them but lists nothing there."""
+    if not os.path.isdir(top) or os.path.ismount(top):
+        return
+    for folder, subfolders, _ in os.walk(top):
+        subfolders[:] = [d for d in subfolders if not os.path.ismount(os.path.join(folder, d))]
+        os.chmod(folder, 0o711)
+
+
 def _copy_workdir(source: str, target: str, owner: bool) -> None:
     """The files the grader put in the working folder (not the notebook) into its private copy."""
     for entry in os.scandir(source):
@@ -253,6 +286,8 @@ def _new_root(args, folder: str, workdir: str) -> None:
         os.chown(connection, KERNEL_UID, KERNEL_GID)
     _bind(sockets, root, 0)
     _bind(connection, root, 0)
+    for home in HOMES:
+        _unlistable(_inside(root, home))
     _tmpfs(_inside(root, workdir), args.scratch_mb, "0700", owner)
     _copy_workdir(workdir, _inside(root, workdir), owner)
     _dev(root, args.scratch_mb)

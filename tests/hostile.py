@@ -195,8 +195,9 @@ def _core_cases(submissions_root: Path, canary: Path, port: int, nb4) -> list[Ca
         Case("cheat_run_probe_early", S1, writes(setup_code(wrong(), (
             f"{PROBES}.send = lambda *a, **k: None\n"
             "__import__('autograder.probe_runtime').probe_runtime.run('value_ops', 1)"))),
-             Expect(0, points=(0, 0), deserved_points=WRONG),
-             "silences the probes' channel, then tries to run a probe itself"),
+             Expect(None, "review", ("not a probe",), WRONG),
+             "silences the probes' channel, then runs a probe itself: the probe sends through the "
+             "display taken at install, from a cell that is not a probe"),
         Case("cheat_replaced_probe", S1, writes(setup_code(wrong(), (
             f"{PROBES}.PROBES['value_ops'] = lambda ns, seed: "
             "{'binary': [[1.0]] * 20, 'power': [[1.0]] * 5}\n"

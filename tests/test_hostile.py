@@ -6,8 +6,12 @@ import pytest
 
 from autograder.execute import Limits
 from autograder.grade import grade_folder
+from autograder.intake import _SAFE_ID
 from autograder.policy import load_policy
+from autograder.results import read_csv
+from autograder.safe_text import MAX_NAME, MAX_REASON, MAX_REASONS, safe
 from tests.hostile import cases
+from tests.hostile_trust import HOST_SECRET
 
 pytestmark = pytest.mark.slow
 LIMITS = Limits(cell_timeout_s=10, notebook_timeout_s=120, processes=128)
@@ -31,7 +35,12 @@ def corpus(tmp_path_factory):
         rows = grade_folder(submissions, root / "grades.csv", limits=LIMITS, echo=lambda *_: None)
     finally:
         server.close()
-    return corpus, {(r.student, r.session): r for r in rows}, canary
+    return corpus, {(r.student, r.session): r for r in rows}, canary, root / "grades.csv"
+
+
+def _key(case):
+    """The row of a case: its student folder's name made safe; "-" for a refused name."""
+    return safe(case.student, MAX_NAME), case.session if _SAFE_ID.match(case.student) else "-"
 
 
 def test_corpus_is_large_enough(corpus):
@@ -39,11 +48,10 @@ def test_corpus_is_large_enough(corpus):
 
 
 def test_every_case_gets_its_expected_row(corpus):
-    cases_, rows, _ = corpus
+    cases_, rows, *_ = corpus
     wrong = []
     for case in cases_:
-        key = (case.student, "-" if case.student == "bad name!" else case.session)
-        row, e = rows.get(key), case.expect
+        row, e = rows.get(_key(case)), case.expect
         if row is None:
             wrong.append(f"{case.student}: no row")
             continue
@@ -62,9 +70,9 @@ def test_every_case_gets_its_expected_row(corpus):
 
 
 def test_no_case_gets_undeserved_points(corpus):
-    cases_, rows, _ = corpus
+    cases_, rows, *_ = corpus
     for case in cases_:
-        row = rows.get((case.student, case.session))
+        row = rows.get(_key(case))
         if row is not None and row.score is not None and case.expect.deserved_points is not None:
             assert row.points <= case.expect.deserved_points, case.student
 
@@ -76,6 +84,17 @@ def test_student_without_a_session_gets_a_missing_row(corpus):
 
 def test_nothing_outside_the_submission_was_changed(corpus):
     assert corpus[2].read_text() == "untouched"
+
+
+def test_no_row_quotes_a_host_file(corpus):
+    assert HOST_SECRET not in corpus[3].read_text(encoding="utf-8")
+
+
+def test_every_row_is_written_and_bounded(corpus):
+    written = read_csv(corpus[3])
+    assert len(written) == len(corpus[1])
+    longest = max(len(",".join(r.values())) for r in written)
+    assert longest < MAX_REASONS * (MAX_REASON + 2) + 1000, longest
 
 
 def test_feedback_shows_no_test_code(corpus):

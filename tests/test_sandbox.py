@@ -112,6 +112,43 @@ code = "b = b'x' * (600 << 20); import time; time.sleep(8)"
 kids = [subprocess.Popen([sys.executable, '-c', code]) for _ in range(3)]
 print('exit codes', [k.wait() for k in kids])
 """
+HOST_VIEW = """
+import json, os
+from ipykernel import get_connection_file
+view = {}
+for path in ('/root', '/home'):
+    try:
+        view[path] = os.listdir(path)
+    except OSError as exc:
+        view[path] = type(exc).__name__
+sockets = os.path.dirname(json.load(open(get_connection_file()))['ip'])
+files = written = 0
+try:
+    for i in range(5000):
+        open(os.path.join(sockets, f'f{i}'), 'w').close()
+        files += 1
+except OSError:
+    pass
+for i in range(files):
+    os.remove(os.path.join(sockets, f'f{i}'))
+try:
+    with open(os.path.join(sockets, 'big'), 'wb') as f:
+        for _ in range(64):
+            f.write(b'x' * 2**20)
+            f.flush()
+            written += 2**20
+except OSError:
+    pass
+print(json.dumps({**view, 'files': files, 'written': written}))
+"""
+METADATA_FLOOD = """
+from IPython.display import display
+for _ in range(24):
+    display({'text/plain': 'x'}, metadata={'pad': 'x' * (15 << 20)}, raw=True)
+handle = display({'text/plain': 'y'}, display_id=True, raw=True)
+for _ in range(16):
+    handle.update({'text/plain': 'y'}, metadata={'pad': 'y' * (15 << 20)}, raw=True)
+"""
 FLOOD = """
 from IPython.display import display
 for i in range(25):
@@ -171,7 +208,7 @@ def probed(tmp_path_factory):
                str(REPO_ROOT / "solutions" / "canary.txt")]
     with _Console() as console:
         run = _run(tmp, IDENTITY, WRITABLE, SYSCTL, CGROUP,
-                   CANARY.format(targets=targets, mark=MARK), COPIES, hide=hide)
+                   CANARY.format(targets=targets, mark=MARK), COPIES, HOST_VIEW, hide=hide)
     forkserver.close_all()
     return run, console.text, canary, subs, targets
 
@@ -235,6 +272,21 @@ def test_canary_files_on_the_host_are_never_written(probed):
 @slow
 def test_kernel_output_never_reaches_the_graders_console(probed):
     assert MARK not in probed[1], probed[1][-2000:]
+
+
+@slow
+def test_no_home_can_be_listed(probed):
+    view = _json(probed[0], 6)
+    for home in ("/root", "/home"):
+        assert view[home] in ("PermissionError", "FileNotFoundError"), view
+
+
+@slow
+@pytest.mark.skipif(os.geteuid() != 0, reason="the socket folder's tmpfs needs a root grader")
+def test_the_socket_folder_cannot_fill_the_disk(probed):
+    view = _json(probed[0], 6)
+    assert view["files"] < 100 and view["written"] <= 2**20, view
+    assert not (probed[3].parent / "k" / "ipc").is_mount()  # unmounted after the run
 
 
 @slow
@@ -312,6 +364,29 @@ def test_a_flood_of_large_outputs_does_not_grow_the_grader(tmp_path):
         forkserver.close_all()
     assert sum(map(len, run.observations.values())) == 0
     assert max(peak) - start < 100, f"the grader grew from {start:.0f} to {max(peak):.0f} MB"
+
+
+@slow
+def test_display_metadata_and_updates_count_in_the_output_caps(tmp_path):
+    """40 displays and display-id updates of 15 MB metadata each: nearly all dropped on arrival."""
+    peak, stop = [_rss_mb()], threading.Event()
+
+    def sample():
+        while not stop.wait(0.05):
+            peak.append(_rss_mb())
+    start = _rss_mb()
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        run = _run(tmp_path, METADATA_FLOOD)
+    finally:
+        stop.set()
+        sampler.join()
+        forkserver.close_all()
+    kept = len(json.dumps(run.nb.cells[0].outputs))
+    assert kept < 2 * LIMITS.output_bytes_per_cell, kept
+    assert any("truncated" in e for e in run.events), run.events
+    assert max(peak) - start < 300, f"the grader grew from {start:.0f} to {max(peak):.0f} MB"
 
 
 # --- no kernel needed ---------------------------------------------------------------------------
