@@ -1,0 +1,155 @@
+"""The instructor's loop loses nothing: export, feedback, report and regrade, run any number of
+times in any order, leave the gradebook and every file they write as they were.
+
+The class: alice (full), bob (partial, two cells regraded by hand), carol (blank), dave (late),
+gina (dave's notebook, with an extension), erin (unreadable), frank (no submission time: held
+for review)."""
+
+import dataclasses
+import random
+import shutil
+from pathlib import Path
+
+import pytest
+
+from autograder import cli, gradebook, nbgrader_api
+from autograder.policy import policy_from_values
+
+pytestmark = pytest.mark.slow
+SESSION, NB = "01_micrograd", "micrograd"
+COMMANDS = ("export", "feedback", "report", "regrade")
+
+
+def extension_policy():
+    from tests.test_policy import config_values
+
+    return policy_from_values({**config_values(),
+                               "EXTENSIONS": {"gina": {SESSION: "2025-02-08 23:59:59"}}})
+
+
+@pytest.fixture()
+def course(graded_class, tmp_path, monkeypatch):
+    policy = extension_policy()
+    for module in ("autograder.policy", "autograder.gradebook", "autograder.report"):
+        monkeypatch.setattr(f"{module}.load_policy", lambda *a, **k: policy)
+    subs = shutil.copytree(graded_class["submissions"], tmp_path / "submissions")
+    shutil.copytree(subs / "dave", subs / "gina")
+    rows = graded_class["rows"] + [dataclasses.replace(
+        next(r for r in graded_class["rows"] if r.student == "dave"), student="gina")]
+    root = tmp_path / "course"
+    gradebook.record(rows, root, policy)
+    with nbgrader_api.open_gradebook(gradebook.db_url(root)) as gb:
+        for name in ("finite_diff__hidden", "nn__hidden"):  # bob, regraded by hand
+            grade = gb.find_grade(name, NB, SESSION, "bob")
+            grade.manual_score, grade.needs_manual_grade = grade.max_score, False
+        gb.db.commit()
+    return {"root": root, "subs": subs, "out": tmp_path / "out"}
+
+
+def run(command, course):
+    root, out = str(course["root"]), course["out"]
+    argv = {
+        "export": ["export", "--gradebook", root, "--out", str(out / "grades.csv")],
+        "feedback": ["feedback", "--gradebook", root, "--out", str(out / "feedback")],
+        "report": ["report", "--gradebook", root, "--out", str(out / "report")],
+        "regrade": ["grade", "--submissions", str(course["subs"]), "--out",
+                    str(out / "grades.csv"), "--student", "erin", "--session", SESSION,
+                    "--gradebook", root, "--feedback", str(out / "feedback")],
+    }[command]
+    assert cli.main(argv) == 0
+
+
+def gradebook_state(root) -> dict:
+    """What the gradebook says of every submission (nbgrader's row ids aside)."""
+    state = {}
+    with nbgrader_api.open_gradebook(gradebook.db_url(root)) as gb:
+        for student in gb.students:
+            for sub in student.submissions:
+                nbs = sub.notebooks
+                state[(student.id, sub.assignment.name)] = (
+                    str(sub.timestamp), str(sub.extension),
+                    sorted((g.name, g.auto_score, g.manual_score, g.needs_manual_grade)
+                           for nb in nbs for g in nb.grades),
+                    sorted((c.name, c.auto_comment, c.manual_comment)
+                           for nb in nbs for c in nb.comments))
+    return state
+
+
+def files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file()}
+
+
+def test_every_command_in_any_order_changes_nothing(course):
+    for command in COMMANDS:  # every file written once
+        run(command, course)
+    book, written = gradebook_state(course["root"]), files(course["out"])
+    for seed in range(3):
+        sequence = random.Random(seed).choices(COMMANDS, k=5)
+        for command in sequence:
+            run(command, course)
+            assert gradebook_state(course["root"]) == book, (seed, sequence, command)
+            now = files(course["out"])
+            changed = [name for name in written if now.get(name) != written[name]]
+            assert now.keys() == written.keys() and changed == [], (seed, sequence, command)
+
+
+def test_every_status_survives_export(course):
+    run("export", course)
+    rows = {r["student"]: r for r in read(course["out"] / "grades.csv")}
+    got = {s: (r["status"], r["score"]) for s, r in rows.items()}
+    assert got.pop("bob")[0] == "graded"
+    assert got == {"alice": ("graded", "4"), "carol": ("graded", "0"),
+                   "dave": ("graded", "1"), "erin": ("error", "0"), "frank": ("review", ""),
+                   "gina": ("graded", "4")}
+    assert rows["erin"]["reasons"].count("not a readable notebook") == 1
+    assert "no submission time" in rows["frank"]["reasons"]
+    assert "finite_diff__hidden regraded by hand: " in rows["bob"]["reasons"]
+    wide = {r["student"]: r for r in read(course["out"] / "grades-wide.csv")}
+    assert (wide["erin"][SESSION], wide["erin"]["errors"]) == ("", SESSION)
+    assert (wide["frank"][SESSION], wide["frank"]["held"]) == ("", SESSION)
+
+
+def test_exercise_messages_survive_export_on_the_first_solution_cell(course):
+    """A failed exercise whose message sits in the verdict comment keeps it."""
+    owner = gradebook.comment_cells(SESSION)
+    first = next(iter(owner.values()))
+    exercises = [ex for ex, cell in owner.items() if cell == first]
+    rows = {r.student: r for r in gradebook.export(course["root"], extension_policy())}
+    carol = {c.exercise: c.message for c in rows["carol"].cells}
+    assert exercises and all(carol[ex] not in ("", "failed") for ex in exercises)
+    again = {r.student: r for r in gradebook.export(course["root"], extension_policy())}
+    assert again["carol"].reasons == rows["carol"].reasons
+
+
+def test_ten_exports_and_feedbacks_grow_nothing(course):
+    sizes = []
+    for _ in range(10):
+        run("export", course)
+        run("feedback", course)
+        with nbgrader_api.open_gradebook(gradebook.db_url(course["root"])) as gb:
+            longest = max(len(c.auto_comment or "") for s in gb.students for sub in s.submissions
+                          for nb in sub.notebooks for c in nb.comments)
+        sizes.append(((course["root"] / "gradebook.db").stat().st_size, longest))
+    print(f"gradebook bytes, longest comment (chars) after each export+feedback: {sizes}")
+    assert len(set(sizes)) == 1
+
+
+def read(path):
+    from autograder.results import read_csv
+
+    return read_csv(path)
+
+
+def test_reading_commands_refuse_a_missing_or_empty_gradebook(tmp_path, capsys):
+    for command in ("export", "feedback", "report"):
+        assert cli.main([command, "--gradebook", str(tmp_path), "--out",
+                         str(tmp_path / "out")]) == 2
+        assert "no gradebook at" in capsys.readouterr().err
+        assert not (tmp_path / "gradebook.db").exists()  # nothing created by reading
+    with nbgrader_api.open_gradebook(gradebook.db_url(tmp_path)):
+        pass  # an empty gradebook
+    assert cli.main(["report", "--gradebook", str(tmp_path), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "holds no graded submission" in err and "make autograde SUBMISSIONS=DIR" in err
+
