@@ -14,6 +14,16 @@ from autograder.sandbox import UnisolatedError
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _run(args)
+    except (PolicyError, FileNotFoundError, ValueError, UnisolatedError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Every sub-command and its options."""
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     g = sub.add_parser("grade", help="grade DIR/<student>/<session>/<notebook>.ipynb into a CSV")
@@ -69,12 +79,7 @@ def main(argv: list[str] | None = None) -> int:
                                                         "similarity)")
     s.add_argument("--session", action="append", default=None,
                    help="only this session (repeatable; default: every session submitted)")
-    args = parser.parse_args(argv)
-    try:
-        return _run(args)
-    except (PolicyError, FileNotFoundError, ValueError, UnisolatedError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    return parser
 
 
 def _run(args) -> int:
