@@ -153,3 +153,54 @@ def test_reading_commands_refuse_a_missing_or_empty_gradebook(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "holds no graded submission" in err and "make autograde SUBMISSIONS=DIR" in err
 
+
+
+def test_a_misnamed_session_folder_gives_one_error_row_that_says_did_you_mean(tmp_path):
+    from autograder.intake import discover
+    from autograder.paths import session_ids
+
+    folder = tmp_path / "ann" / "02_makmore"
+    folder.mkdir(parents=True)
+    (folder / "makemore.ipynb").write_text("{}")
+    (tmp_path / "ann" / SESSION).mkdir()
+    subs = {(s.student, s.session): s for s in discover(tmp_path, session_ids())}
+    assert set(subs) == {("ann", "02_makemore"), ("ann", SESSION)}
+    assert "did you mean '02_makemore'?" in subs[("ann", "02_makemore")].fatal
+
+
+@pytest.mark.parametrize("argv", [["similarity", "--submissions", ".", "--session", "02_makmore"],
+                                  ["grade", "--submissions", ".", "--student", "ann",
+                                   "--session", "02_makmore"]])
+def test_a_wrong_session_name_is_refused_with_a_hint(argv, capsys):
+    assert cli.main(argv) == 2
+    assert "did you mean '02_makemore'?" in capsys.readouterr().err
+
+
+def test_terminal_table_shows_every_reason_in_full():
+    from autograder.results import GradedSubmission, format_table
+
+    cap = ("required exercise(s) marked (*) not done: mlp_torch, batchnorm, mlp_bn -> score "
+           "capped at 2")
+    late = "late: submitted 2025-02-07 17:30:00 CET, deadline 2025-02-05 23:59:59 CET -> score capped at 1"
+    row = GradedSubmission("ann", "03_backprop", "graded", score=1, reasons=[cap, late])
+    text = " ".join(format_table([row]).split())
+    assert cap in text and late in text
+
+
+def test_feedback_shows_course_time_and_only_the_caps_that_changed_the_score():
+    from autograder.feedback import summary_markdown
+    from autograder.results import GradedSubmission
+
+    late = ("late: submitted 2025-02-07 17:30:00 CET, deadline 2025-02-05 23:59:59 CET "
+            "-> score capped at 1")
+    starred = "required exercise(s) marked (*) not done: nn -> score capped at 2"
+    blank = GradedSubmission("ann", SESSION, "graded", score=0, raw_score=0,
+                             submitted_at="2025-02-07T16:30:00+00:00", reasons=[starred, late])
+    text = summary_markdown(blank)
+    assert "submitted 2025-02-07 17:30:00 CET" in text and "+00:00" not in text
+    assert "Caps applied" not in text and "capped at" not in text
+    assert "cap at 2: no effect" in text and "cap at 1: no effect" in text
+    full = GradedSubmission("ann", SESSION, "graded", score=1, raw_score=4,
+                            submitted_at="2025-02-07T16:30:00+00:00", reasons=[late])
+    text = summary_markdown(full)
+    assert "**Caps applied to your score**\n\n- late:" in text and "capped at 1" in text
