@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import html
 import re
 import tempfile
 import warnings
@@ -36,10 +37,11 @@ from traitlets.config import Config
 
 from autograder import nbgrader_api
 from autograder.notebook_info import grade_cells
-from autograder.paths import REPO_ROOT, SOLUTIONS_DIR, session_ids, source_notebook
+from autograder.paths import (NOTEBOOKS_DIR, REPO_ROOT, SOLUTIONS_DIR, session_ids,
+                              source_notebook)
 from autograder.policy import Policy, load_policy, missing_verdict, score_submission
 from autograder.prepare import ROLE, is_test_cell
-from autograder.results import CellResult, GradedSubmission
+from autograder.results import CellResult, GradedSubmission, write_text_atomic
 
 VERDICT = "Course score"  # first words of the verdict comment
 AUTOGRADED = "autograded"  # nbgrader's folder of graded notebooks, under the course root
@@ -77,6 +79,7 @@ def record(rows: list[GradedSubmission], root: Path | str = REPO_ROOT,
     known = set(session_ids()) & set(policy.sessions)
     rows = [r for r in rows if r.session in known]
     ensure_assignments(root, sorted({r.session for r in rows}), policy)
+    link_course(root)
     with nbgrader_api.open_gradebook(db_url(root)) as gb, warnings.catch_warnings():
         # nbgrader's add_submission trips SQLAlchemy autoflush warnings that change nothing
         warnings.filterwarnings("ignore", message=".*not in session.*")
@@ -89,9 +92,43 @@ def record(rows: list[GradedSubmission], root: Path | str = REPO_ROOT,
             if row.status == "missing":
                 continue
             _add_submission(gb, row, policy)
-            if row.executed is not None:
-                write_autograded(row, root)
+            write_submitted(row, root)
+            write_autograded(row, root)
     return root / "gradebook.db"
+
+
+def link_course(root: Path) -> None:
+    """A gradebook kept outside the repository (``make demo``'s ``build/examples``) gets
+    ``solutions`` and ``notebooks`` links beside it: formgrader, opened there, finds the
+    assignments it lists."""
+    for name, target in (("solutions", SOLUTIONS_DIR), ("notebooks", NOTEBOOKS_DIR)):
+        link = Path(root) / name
+        if not link.exists() and not link.is_symlink():
+            link.symlink_to(target, target_is_directory=True)
+
+
+SUBMITTED = "submitted"  # nbgrader's folder of submissions, under the course root
+
+
+def write_submitted(row: GradedSubmission, root: Path) -> None:
+    """``<root>/submitted/<student>/<session>/timestamp.txt``, by which formgrader counts a
+    submission and knows it autograded (its time equals the gradebook's). A folder that holds
+    a notebook is a real submission (``nbgrader collect``) and is left alone."""
+    folder = Path(root) / SUBMITTED / row.student / row.session
+    if folder.is_dir() and any(folder.glob("*.ipynb")):
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = folder / "timestamp.txt"
+    if row.submitted_at:
+        when = _utc(dt.datetime.fromisoformat(row.submitted_at))
+        _write_if_changed(stamp, f"{when:%Y-%m-%d %H:%M:%S.%f} UTC\n")
+    elif stamp.exists():
+        stamp.unlink()
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    if not path.is_file() or path.read_text(encoding="utf-8") != text:
+        write_text_atomic(path, text)
 
 
 def ensure_assignments(root: Path, sessions: list[str], policy: Policy) -> None:
@@ -179,7 +216,7 @@ def notes_of(reasons: list[str]) -> list[str]:
 
 
 NOTES = "Notes:"
-_CAPS = ("late:", "required exercise", "no submission time", "held for review")
+_CAPS = ("late:", "required exercise", "no submission time", "held for review", "extension:")
 _RECORDED = re.compile(rf"^{VERDICT}: (held for review|(\d+)/4) \(.*, status (\w+)\)$")
 
 
@@ -214,12 +251,15 @@ def comment_cells(session: str) -> dict[str, str]:
 
 
 def write_autograded(row: GradedSubmission, root: Path) -> Path:
-    """The notebook as graded, where formgrader reads it: the grader's own cells removed, each
-    test cell shown as the source notebook has it (an instructor's view)."""
+    """The notebook as graded, where formgrader reads it: first the course's verdict (score,
+    status, caps, notes: ``VERDICT_ROLE``), then the student's cells, the grader's own removed
+    and each test cell shown as the source notebook has it (an instructor's view). A notebook
+    that did not run (unreadable) is the verdict alone: formgrader shows why."""
     source = nbformat.read(source_notebook(row.session), as_version=4)
     tests = {c.metadata["nbgrader"]["grade_id"]: c for c in source.cells if is_test_cell(c)}
-    nb = nbformat.from_dict(row.executed)
-    kept = []
+    nb = nbformat.from_dict(row.executed) if row.executed is not None else \
+        nbformat.v4.new_notebook(metadata={})
+    kept = [verdict_cell(row)]
     for cell in nb.cells:
         if cell.metadata.get(ROLE):
             continue
@@ -230,15 +270,49 @@ def write_autograded(row: GradedSubmission, root: Path) -> Path:
                 cell.outputs = []
         kept.append(cell)
     nb.cells = kept
-    path = Path(root) / AUTOGRADED / row.student / row.session / source_notebook(row.session).name
+    path = autograded_path(row, root)
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, path)
     return path
 
 
+def verdict_cell(row: GradedSubmission) -> nbformat.NotebookNode:
+    """A markdown cell, for the instructor in formgrader: the course's 0–4 verdict."""
+    lines = [f"**{VERDICT}: {'held for review' if row.score is None else f'{row.score}/4'}**"
+             f" (points {row.points:g}/{row.max_points:g}, status `{row.status}`)", ""]
+    lines += [f"- {html.escape(' '.join(r.split()))}" for r in row.reasons]
+    cell = nbformat.v4.new_markdown_cell("\n".join(lines), id="course-verdict")
+    cell.metadata[ROLE] = VERDICT_ROLE  # the grader's cell: never shown to the student
+    return cell
+
+
+VERDICT_ROLE = "course-verdict"
+
+
+def _refresh_verdict(row: GradedSubmission, root: Path) -> None:
+    """Rewrite the verdict cell of the autograded notebook when the row's verdict changed."""
+    path = autograded_path(row, root)
+    if not path.is_file():
+        return
+    nb = nbformat.read(path, as_version=4)
+    cell = verdict_cell(row)
+    if nb.cells and nb.cells[0].metadata.get(ROLE) == VERDICT_ROLE:
+        if nb.cells[0].source == cell.source:
+            return
+        nb.cells[0] = cell
+    else:
+        nb.cells.insert(0, cell)
+    nbformat.write(nb, path)
+
+
+def autograded_path(row: GradedSubmission, root: Path | str) -> Path:
+    return (Path(root) / AUTOGRADED / row.student / row.session
+            / source_notebook(row.session).name)
+
+
 def read_autograded(row: GradedSubmission, root: Path | str = REPO_ROOT) -> dict | None:
     """The notebook of ``row`` as graded (written by ``record``), or None."""
-    path = Path(root) / AUTOGRADED / row.student / row.session / source_notebook(row.session).name
+    path = autograded_path(row, root)
     return nbformat.read(path, as_version=4) if path.is_file() else None
 
 
@@ -262,6 +336,7 @@ def export(root: Path | str = REPO_ROOT, policy: Policy | None = None) -> list[G
                 row = _row_of(sub, student, session, policy)
                 rows.append(row)
                 _write_comments(gb, row)
+                _refresh_verdict(row, root)
         gb.db.commit()
     return rows
 

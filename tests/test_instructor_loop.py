@@ -105,6 +105,7 @@ def test_every_status_survives_export(course):
     assert rows["erin"]["reasons"].count("not a readable notebook") == 1
     assert "no submission time" in rows["frank"]["reasons"]
     assert "finite_diff__hidden regraded by hand: " in rows["bob"]["reasons"]
+    assert "extension: deadline 2025-02-08" in rows["gina"]["reasons"]
     wide = {r["student"]: r for r in read(course["out"] / "grades-wide.csv")}
     assert (wide["erin"][SESSION], wide["erin"]["errors"]) == ("", SESSION)
     assert (wide["frank"][SESSION], wide["frank"]["held"]) == ("", SESSION)
@@ -204,3 +205,30 @@ def test_feedback_shows_course_time_and_only_the_caps_that_changed_the_score():
                             submitted_at="2025-02-07T16:30:00+00:00", reasons=[late])
     text = summary_markdown(full)
     assert "**Caps applied to your score**\n\n- late:" in text and "capped at 1" in text
+
+
+def test_formgrader_sees_the_submissions_and_the_course_verdict(course):
+    """What formgrader reads: every recorded submission counted and autograded, each student's
+    page listing it, the unreadable one with a notebook that says why, and the 0-4 verdict
+    (caps, extension) on top of each graded notebook, refreshed by export after a regrade."""
+    import nbformat
+
+    from autograder.course import course_config
+
+    gradebook.export(course["root"], extension_policy())
+    api = nbgrader_api.make_api(course["root"])
+    assert api.get_assignment(SESSION)["num_submissions"] == 7
+    assert api.get_autograded_students(SESSION) == {"alice", "bob", "carol", "dave", "erin",
+                                                    "frank", "gina"}
+    dave = next(s for s in api.get_student_submissions("dave") if s["name"] == SESSION)
+    assert dave["autograded"] and dave["submitted"]
+    assert course_config(course["root"]).CourseDirectory.root == str(course["root"])
+
+    def verdict(student):
+        path = course["root"] / "autograded" / student / SESSION / "micrograd.ipynb"
+        return nbformat.read(path, as_version=4).cells[0].source
+
+    assert "Course score: 1/4" in verdict("dave") and "score capped at 1" in verdict("dave")
+    assert "Course score: 4/4" in verdict("gina") and "extension: deadline" in verdict("gina")
+    assert "status `error`" in verdict("erin") and "not a readable notebook" in verdict("erin")
+    assert "regraded by hand" in verdict("bob")
