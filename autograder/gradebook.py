@@ -99,12 +99,24 @@ def record(rows: list[GradedSubmission], root: Path | str = REPO_ROOT,
 
 def link_course(root: Path) -> None:
     """A gradebook kept outside the repository (``make demo``'s ``build/examples``) gets
-    ``solutions`` and ``notebooks`` links beside it: formgrader, opened there, finds the
-    assignments it lists."""
+    ``solutions`` and ``notebooks`` links and an ``nbgrader_config.py`` beside it: formgrader,
+    run there, finds the assignments it lists and this gradebook."""
     for name, target in (("solutions", SOLUTIONS_DIR), ("notebooks", NOTEBOOKS_DIR)):
         link = Path(root) / name
         if not link.exists() and not link.is_symlink():
             link.symlink_to(target, target_is_directory=True)
+    config = Path(root) / "nbgrader_config.py"
+    if not config.exists():
+        config.write_text(COURSE_CONFIG.format(root=str(Path(root).resolve())), encoding="utf-8")
+
+
+COURSE_CONFIG = """\"\"\"nbgrader reads this file when run here: this folder is the course root.\"\"\"
+
+from autograder.course import course_config
+
+c = get_config()  # noqa: F821 (provided by nbgrader)
+c.merge(course_config(root={root!r}))
+"""
 
 
 SUBMITTED = "submitted"  # nbgrader's folder of submissions, under the course root

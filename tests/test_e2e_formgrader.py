@@ -1,8 +1,9 @@
 """formgrader for real, on a graded class, in headless Chromium.
 
 The class of ``graded_class`` (session 1's examples: full, partial, blank, late, unreadable,
-no submission time) is recorded into a course folder; ``jupyter server`` with nbgrader's
-formgrader runs there. The test opens Manage Assignments (six submissions, not 0), the late
+no submission time) is recorded into a course folder outside the repository, as ``make demo``
+does; ``jupyter server`` with nbgrader's formgrader runs there, with the configuration the
+recording left. The test opens Manage Assignments (six submissions, not 0), the late
 student's submission (the course's 0-4 verdict and its cap on top) and the unreadable one (a
 page that says why, not formgrader's error page). Screenshots in ``build/formgrader/``.
 Skipped, with the reason, when chromium or the playwright package is missing.
@@ -24,10 +25,6 @@ from tests.test_e2e_jupyterlab import CHROMIUM, CHROMIUM_ARGS, _free_port, _skip
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 SESSION, NB = "01_micrograd", "micrograd"
 ARTEFACTS = REPO_ROOT / "build" / "formgrader"
-CONFIG = """from autograder.course import course_config
-c = get_config()  # noqa: F821
-c.merge(course_config(root={root!r}))
-"""
 
 
 @pytest.fixture
@@ -36,8 +33,7 @@ def formgrader(graded_class, tmp_path):
     if reason:
         pytest.skip(f"formgrader browser test skipped: {reason}")
     root = tmp_path / "course"
-    gradebook.record(graded_class["rows"], root)
-    (root / "nbgrader_config.py").write_text(CONFIG.format(root=str(root)))
+    gradebook.record(graded_class["rows"], root)  # writes the folder's nbgrader_config.py
     with nbgrader_api.open_gradebook(gradebook.db_url(root)) as gb:
         ids = {s: gb.find_submission_notebook(NB, SESSION, s).id for s in ("dave", "erin")}
     port, token = _free_port(), secrets.token_hex(16)
