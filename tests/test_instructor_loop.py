@@ -232,3 +232,14 @@ def test_formgrader_sees_the_submissions_and_the_course_verdict(course):
     assert "Course score: 4/4" in verdict("gina") and "extension: deadline" in verdict("gina")
     assert "status `error`" in verdict("erin") and "not a readable notebook" in verdict("erin")
     assert "regraded by hand" in verdict("bob")
+
+
+def test_export_right_after_grading_gives_the_graders_rows(graded_class, tmp_path):
+    """No manual grade yet: the gradebook's rows are the grader's, column for column."""
+    from autograder.results import write_csv
+
+    root = tmp_path / "course"
+    gradebook.record(graded_class["rows"], root)
+    graded = write_csv(graded_class["rows"], tmp_path / "graded.csv").read_text().splitlines()
+    exported = write_csv(gradebook.export(root), tmp_path / "exported.csv").read_text()
+    assert exported.splitlines() == graded
