@@ -45,8 +45,11 @@ student-bundle: $(STAMP) ## what students get, in build/student-bundle/deepcours
 examples: $(STAMP) ## write the example submissions under build/examples/submissions
 	$(BIN)/python -m autograder examples --out build/examples/submissions
 
-demo: $(STAMP) release examples ## release, then grade the example submissions and print the 0-4 table
+demo: $(STAMP) release examples ## release, then grade the example submissions and print the 0-4 table (its gradebook, feedback and report in build/examples)
 	$(BIN)/python -m autograder grade --submissions build/examples/submissions --out build/examples/grades.csv --feedback build/examples/feedback --gradebook build/examples
+	$(BIN)/python -m autograder report --gradebook build/examples --out build/examples/report
+	@echo "demo: gradebook build/examples/gradebook.db, feedback build/examples/feedback/, report build/examples/report/report.html"
+	@echo "      read it again with: make export GRADEBOOK=build/examples (also feedback, report)"
 
 autograde: $(STAMP) ## grade SUBMISSIONS=DIR (DIR/student/session/*.ipynb) into OUT=grades.csv, the gradebook and FEEDBACK=feedback/ [WORKERS=n SCHEDULER=tcp://... | STUDENT=x SESSION=y: that row only | ALLOW_UNISOLATED=1]
 	$(BIN)/python -m autograder grade --submissions $(SUBMISSIONS) --out $(OUT) --feedback $(FEEDBACK) \
@@ -54,14 +57,14 @@ autograde: $(STAMP) ## grade SUBMISSIONS=DIR (DIR/student/session/*.ipynb) into 
 		$(if $(STUDENT),--student $(STUDENT)) $(if $(SESSION),--session $(SESSION)) \
 		$(if $(ALLOW_UNISOLATED),--allow-unisolated)
 
-export: $(STAMP) ## 0-4 scores from nbgrader's gradebook (manual regrades included) into OUT and its -wide.csv
-	$(BIN)/python -m autograder export --out $(OUT)
+export: $(STAMP) ## 0-4 scores from nbgrader's gradebook (manual regrades included) into OUT and its -wide.csv [GRADEBOOK=dir]
+	$(BIN)/python -m autograder export --out $(OUT) $(if $(GRADEBOOK),--gradebook $(GRADEBOOK))
 
-feedback: $(STAMP) ## one HTML feedback page per submission into FEEDBACK=feedback/, from the gradebook (manual regrades included)
-	$(BIN)/python -m autograder feedback --out $(FEEDBACK)
+feedback: $(STAMP) ## one HTML feedback page per submission into FEEDBACK=feedback/, from the gradebook (manual regrades included) [GRADEBOOK=dir]
+	$(BIN)/python -m autograder feedback --out $(FEEDBACK) $(if $(GRADEBOOK),--gradebook $(GRADEBOOK))
 
-report: $(STAMP) ## the class report from the gradebook: build/report/report.html and report.json
-	$(BIN)/python -m autograder report --out build/report
+report: $(STAMP) ## the class report from the gradebook: build/report/report.html and report.json [GRADEBOOK=dir]
+	$(BIN)/python -m autograder report --out build/report $(if $(GRADEBOOK),--gradebook $(GRADEBOOK))
 
 similarity: $(STAMP) ## per session, an HTML report and a CSV of look-alike answers in SUBMISSIONS=DIR into SIMILARITY=similarity/
 	$(BIN)/python -m autograder similarity --submissions $(SUBMISSIONS) --out $(SIMILARITY)

@@ -8,11 +8,22 @@ from __future__ import annotations
 import argparse
 import sys
 
+from autograder.paths import check_session
 from autograder.policy import PolicyError
 from autograder.sandbox import UnisolatedError
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _run(args)
+    except (PolicyError, FileNotFoundError, ValueError, UnisolatedError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Every sub-command and its options."""
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     g = sub.add_parser("grade", help="grade DIR/<student>/<session>/<notebook>.ipynb into a CSV")
@@ -70,12 +81,7 @@ def main(argv: list[str] | None = None) -> int:
                                                         "similarity)")
     s.add_argument("--session", action="append", default=None,
                    help="only this session (repeatable; default: every session submitted)")
-    args = parser.parse_args(argv)
-    try:
-        return _run(args)
-    except (PolicyError, FileNotFoundError, ValueError, UnisolatedError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    return parser
 
 
 def _run(args) -> int:
@@ -87,6 +93,8 @@ def _run(args) -> int:
 
         if bool(args.student) != bool(args.session):
             raise ValueError("--student and --session go together (regrade one row)")
+        if args.session:
+            check_session(args.session)
         if args.student:
             from autograder.regrade import regrade_one, rows_of
 
@@ -116,13 +124,14 @@ def _run(args) -> int:
         from autograder import gradebook
         from autograder.report import write_report
 
-        print(f"class report: {write_report(gradebook.export(_root(args.gradebook)), args.out)}")
+        rows = gradebook.export(_read_root(args.gradebook))
+        print(f"class report: {write_report(rows, args.out)}")
         return 0
     if args.command == "feedback":
         from autograder import gradebook
         from autograder.feedback import write_pages
 
-        root = _root(args.gradebook)
+        root = _read_root(args.gradebook)
         rows = gradebook.export(root)
         pages = write_pages(rows, args.out, lambda row: gradebook.read_autograded(row, root))
         print(f"{len(pages)} feedback page(s) written to {args.out}")
@@ -132,7 +141,7 @@ def _run(args) -> int:
         from autograder.lms import wide_path, write_wide_csv
         from autograder.results import format_table, write_csv
 
-        rows = gradebook.export(_root(args.gradebook))
+        rows = gradebook.export(_read_root(args.gradebook))
         print(format_table(rows))
         print(f"\n{len(rows)} row(s) written to {write_csv(rows, args.out)} and "
               f"{write_wide_csv(rows, wide_path(args.out))}")
@@ -170,6 +179,9 @@ def _run(args) -> int:
     if args.command == "similarity":
         from autograder.similarity import similarity_report
 
+        for session in args.session or []:
+            check_session(session)
+
         written = similarity_report(args.submissions, args.out, sessions=args.session)
         for path in written:
             print(f"wrote {path}")
@@ -185,3 +197,13 @@ def _root(folder: str | None):
     from autograder.paths import REPO_ROOT
 
     return Path(folder) if folder else REPO_ROOT
+
+
+def _read_root(folder: str | None):
+    """The course folder whose gradebook a command reads: said aloud, refused when missing or
+    empty."""
+    from autograder import gradebook
+
+    root = _root(folder)
+    print(f"reading the gradebook {gradebook.existing(root)}")
+    return root

@@ -8,6 +8,7 @@ replaced by its verdict, never by its code or its outputs (which are the grader'
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import re
 from pathlib import Path
@@ -24,13 +25,18 @@ def summary_markdown(row: GradedSubmission, title: str = "") -> str:
     """The top of the page: score, caps and notes, then one line per exercise."""
     esc = html.escape
     score = "held for review by your instructor" if row.score is None else f"{row.score} / 4"
+    when = course_time(row.submitted_at, row.session)
     lines = [f"# {esc(row.session)}{' — ' + esc(title) if title else ''}", "",
              f"## Score: {score}", "",
              f"Points on the tests: {row.points:g} / {row.max_points:g}"
-             + (f" · submitted {esc(row.submitted_at)}" if row.submitted_at else ""), ""]
+             + (f" · submitted {esc(when)}" if when else ""), ""]
     notes = [r for r in row.reasons if not r.startswith("exercise ")]
-    if notes:
-        lines += ["**Caps and notes**", ""] + [f"- {esc(r)}" for r in notes] + [""]
+    caps = [r for r in notes if _capped(r, row)]
+    others = [_cap_without_effect(r, row) for r in notes if r not in caps]
+    if caps:
+        lines += ["**Caps applied to your score**", ""] + [f"- {esc(r)}" for r in caps] + [""]
+    if others:
+        lines += ["**Notes**", ""] + [f"- {esc(r)}" for r in others] + [""]
     exercises: dict[str, list[CellResult]] = {}
     for cell in row.cells:
         exercises.setdefault(cell.exercise, []).append(cell)
@@ -48,10 +54,42 @@ def summary_markdown(row: GradedSubmission, title: str = "") -> str:
     return "\n".join(lines)
 
 
+_CAP = re.compile(r" -> score capped at (\d+)$")
+
+
+def _capped(reason: str, row: GradedSubmission) -> bool:
+    """A cap that lowered this row's score (a cap at or above the points' score changed
+    nothing)."""
+    cap = _CAP.search(reason)
+    return bool(cap) and row.score is not None and row.raw_score > int(cap.group(1))
+
+
+def _cap_without_effect(reason: str, row: GradedSubmission) -> str:
+    cap = _CAP.search(reason)
+    if cap is None:
+        return reason
+    return (reason[:cap.start()] + f" (cap at {cap.group(1)}: no effect, your points gave "
+            f"{row.raw_score})")
+
+
+def course_time(iso: str, session: str) -> str:
+    """An ISO time shown in the course's time zone, as the deadlines are (``""`` stays)."""
+    from autograder.policy import load_policy
+
+    if not iso:
+        return ""
+    policy = load_policy()
+    zone = (policy.sessions[session] if session in policy.sessions
+            else next(iter(policy.sessions.values()))).deadline.tzinfo
+    when = dt.datetime.fromisoformat(iso)
+    return f"{when.astimezone(zone):%Y-%m-%d %H:%M:%S %Z}"
+
+
 def student_view(row: GradedSubmission, graded: dict | None) -> nbformat.NotebookNode:
     """The page's notebook: the summary, then the graded cells without anything hidden."""
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_markdown_cell(summary_markdown(row, _title(row)))]
+    # fixed ids (nbformat draws random ones): the same row gives the same page, byte for byte
+    nb.cells = [nbformat.v4.new_markdown_cell(summary_markdown(row, _title(row)), id="summary")]
     if graded is None:
         return nb
     graded = nbformat.from_dict(graded)
@@ -66,7 +104,8 @@ def student_view(row: GradedSubmission, graded: dict | None) -> nbformat.Noteboo
         if gid is not None and (gid in released or gid in results):
             public = released.get(gid)
             if public is None or "judged(" in public.source or gid not in _visible(row.session):
-                nb.cells.append(nbformat.v4.new_markdown_cell(_verdict(gid, results.get(gid))))
+                nb.cells.append(nbformat.v4.new_markdown_cell(_verdict(gid, results.get(gid)),
+                                                              id=f"verdict-{gid}"[:64]))
                 continue
             cell.source = public.source  # the released text, whatever was restored
         nb.cells.append(cell)

@@ -9,6 +9,7 @@ devices are refused unread (``lstat``, ``O_NOFOLLOW``), and no file is read past
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import os
 import re
 import stat
@@ -64,10 +65,15 @@ def discover(root: Path, known_sessions: list[str]) -> list[Submission]:
                     fatal="the session folder is a symbolic link: not followed")
                 continue
             if session not in known_sessions:
-                found[(student, session)] = Submission(
-                    student, session, session_dir,
-                    fatal=f"unknown session folder {session!r} (expected one of "
+                close = difflib.get_close_matches(session, known_sessions, n=1)
+                meant = close[0] if close and not (student_dir / close[0]).is_dir() else None
+                hint = f"did you mean {meant!r}? rename the folder; " if meant else ""
+                found[(student, meant or session)] = Submission(
+                    student, meant or session, session_dir,
+                    fatal=f"unknown session folder {session!r} ({hint}expected one of "
                           f"{', '.join(known_sessions)})")
+                if meant:
+                    sessions.add(meant)
                 continue
             sessions.add(session)
             found[(student, session)] = inspect(student, session, session_dir)

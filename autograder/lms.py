@@ -1,8 +1,9 @@
 """The wide CSV for a learning-management system: one row per student, one column per session.
 
 ``grades-wide.csv`` beside the long ``grades.csv``: the columns are ``student``, one per
-session (its 0–4 score, empty while the row is held for review), ``total`` (the sum of the
-known scores) and ``held`` (the sessions still held for review, space-separated).
+session (its 0–4 score; empty while the row is held for review or in error), ``total`` (the
+sum of the known scores), ``held`` (the sessions held for review) and ``errors`` (the sessions
+whose notebook could not be graded: never counted as a silent 0), both space-separated.
 """
 
 from __future__ import annotations
@@ -30,13 +31,15 @@ def wide_table(rows: list[GradedSubmission]) -> tuple[list[str], list[dict[str, 
     for student in sorted(by_student):
         mine = by_student[student]
         line = {"student": student}
+        counted = {s: r for s, r in mine.items() if r.score is not None and r.status != "error"}
         for s in sessions:
-            score = mine[s].score if s in mine else None
-            line[s] = "" if score is None else str(score)
-        line["total"] = str(sum(r.score for r in mine.values() if r.score is not None))
-        line["held"] = " ".join(s for s, r in sorted(mine.items()) if r.score is None)
+            line[s] = str(counted[s].score) if s in counted else ""
+        line["total"] = str(sum(r.score for r in counted.values()))
+        line["held"] = " ".join(s for s, r in sorted(mine.items())
+                                if r.score is None and r.status != "error")
+        line["errors"] = " ".join(s for s, r in sorted(mine.items()) if r.status == "error")
         table.append(line)
-    return ["student", *sessions, "total", "held"], table
+    return ["student", *sessions, "total", "held", "errors"], table
 
 
 def write_wide_csv(rows: list[GradedSubmission], path: Path | str) -> Path:

@@ -16,3 +16,15 @@ def source_notebook(session_id: str) -> Path:
     """The one source notebook of a session."""
     (path,) = sorted((SOLUTIONS_DIR / session_id).glob("*.ipynb"))
     return path
+
+
+def check_session(name: str) -> str:
+    """``name`` when it is a session; else a ValueError that suggests the closest one."""
+    import difflib
+
+    known = session_ids()
+    if name in known:
+        return name
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    raise ValueError(f"unknown session {name!r}: {hint}(expected one of {', '.join(known)})")

@@ -145,6 +145,9 @@ def score_submission(
     elif submitted_at is None:
         reasons.append("no submission time recorded: taken as on time "
                        "(MISSING_TIMESTAMP = \"on_time\")")
+    elif extended:
+        reasons.append(f"extension: deadline {deadline:%Y-%m-%d %H:%M:%S %Z} instead of "
+                       f"{session.deadline:%Y-%m-%d %H:%M:%S %Z}, submitted in time")
     return Verdict(score, raw, late, missing, tuple(reasons))
 
 

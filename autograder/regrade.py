@@ -9,7 +9,7 @@ from pathlib import Path
 from autograder import execute, forkserver
 from autograder.grade import Context, check_isolation, grade_one, hidden_paths
 from autograder.intake import discover
-from autograder.paths import session_ids
+from autograder.paths import check_session, session_ids
 from autograder.policy import Policy, load_policy
 from autograder.results import COLUMNS, GradedSubmission, format_table, read_csv, write_text_atomic
 
@@ -22,8 +22,7 @@ def regrade_one(submissions: Path | str, out: Path | str, student: str, session:
     unisolated = check_isolation(allow_unisolated)
     policy = policy or load_policy()
     submissions, out = Path(submissions).resolve(), Path(out).resolve()
-    if session not in session_ids():
-        raise ValueError(f"unknown session {session!r} (expected one of {', '.join(session_ids())})")
+    check_session(session)
     if not (submissions / student).is_dir():
         raise FileNotFoundError(f"no folder for student {student!r} in {submissions}")
     (sub,) = [s for s in discover(submissions, session_ids())

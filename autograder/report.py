@@ -1,7 +1,8 @@
 """The class report: how the class did, on one self-contained HTML page plus its data in JSON.
 
-Score distribution per session, the pass rate of every exercise, how many rows were capped and
-why, submission times against the deadline, and the rows held for review. Plots are matplotlib
+First the rows an instructor must act on (in error or held for review) with their reasons;
+then the score distribution per session, the pass rate of every exercise (one chart per
+session), how many rows were capped and why, and submission times against the deadline. Plots are matplotlib
 PNGs embedded in the page; ``report.json`` holds every number they show.
 """
 
@@ -30,7 +31,8 @@ def summarise(rows: list[GradedSubmission], policy: Policy) -> dict:
     data = {"sessions": {}, "caps": {}, "submissions": [], "held": []}
     for sid in sessions:
         mine = [r for r in rows if r.session == sid]
-        counts = {str(s): sum(r.score == s for r in mine) for s in range(policy.max_score + 1)}
+        counts = {str(s): sum(r.score == s and r.status != "error" for r in mine)
+                  for s in range(policy.max_score + 1)}
         exercises: dict[str, list[bool]] = {}
         for r in mine:
             if r.status in ("graded", "review") and r.cells:
@@ -43,9 +45,11 @@ def summarise(rows: list[GradedSubmission], policy: Policy) -> dict:
             "title": policy.sessions[sid].title,
             "rows": len(mine),
             "scores": counts,
-            "held": sum(r.score is None for r in mine),
+            "held": sum(r.score is None and r.status != "error" for r in mine),
+            "errors": sum(r.status == "error" for r in mine),
             "missing": sum(r.status == "missing" for r in mine),
-            "mean_score": _mean([r.score for r in mine if r.score is not None]),
+            "mean_score": _mean([r.score for r in mine
+                                 if r.score is not None and r.status != "error"]),
             "exercise_pass_rate": {ex: round(sum(v) / len(v), 3) for ex, v in exercises.items()},
             "starred": list(policy.sessions[sid].starred),
         }
@@ -63,7 +67,8 @@ def summarise(rows: list[GradedSubmission], policy: Policy) -> dict:
                                             "hours_after_deadline": round(hours, 2),
                                             "late": r.late})
     data["held"] = [{"student": r.student, "session": r.session, "status": r.status,
-                     "reasons": r.reasons} for r in rows if r.score is None]
+                     "reasons": r.reasons} for r in sorted(rows, key=_attention)
+                    if r.status in ("error", "review") or r.score is None]
     return data
 
 
@@ -74,20 +79,28 @@ def render(data: dict) -> str:
              f"<title>Class report</title><style>{_CSS}</style></head><body>",
              f"<h1>Class report</h1><p>{sum(s['rows'] for s in data['sessions'].values())} "
              f"row(s), {len(data['sessions'])} session(s), "
-             f"{len(data['held'])} held for review.</p>"]
-    parts.append("<h2>Scores per session</h2>" + _img(_scores_plot(data)))
+             f"{len(data['held'])} in error or held for review.</p>"]
+    held = "".join(f"<tr><td>{esc(h['student'])}</td><td>{esc(h['session'])}</td>"
+                   f"<td>{esc(h['status'])}</td><td>{esc('; '.join(h['reasons']))}</td></tr>"
+                   for h in data["held"])
+    parts.append("<h2>To look at: in error or held for review</h2>" + (
+        f"<table><tr><th>student</th><th>session</th><th>status</th><th>why</th></tr>{held}"
+        "</table>" if held else "<p>None.</p>"))
+    parts.append("<h2>Scores per session</h2><p>Rows in error are not counted as scores."
+                 "</p>" + _img(_scores_plot(data)))
     rows = "".join(
         f"<tr><td>{esc(sid)}</td><td>{s['rows']}</td><td>{s['mean_score']}</td>"
         + "".join(f"<td>{n}</td>" for n in s["scores"].values())
-        + f"<td>{s['held']}</td><td>{s['missing']}</td></tr>"
+        + f"<td>{s['held']}</td><td>{s['errors']}</td><td>{s['missing']}</td></tr>"
         for sid, s in data["sessions"].items())
     head = "".join(f"<th>{k}</th>" for k in next(iter(data["sessions"].values()))["scores"]) \
         if data["sessions"] else ""
     parts.append(f"<table><tr><th>session</th><th>rows</th><th>mean</th>{head}<th>held</th>"
-                 f"<th>no submission</th></tr>{rows}</table>")
+                 f"<th>error</th><th>no submission</th></tr>{rows}</table>")
     parts.append("<h2>Pass rate of every exercise</h2><p>Lowest first within each session: "
                  "where the class struggles. (*) marks a required exercise.</p>"
-                 + _img(_exercise_plot(data)))
+                 + "".join(f"<h3>{esc(sid)}</h3>" + _img(_exercise_plot(sid, s))
+                           for sid, s in data["sessions"].items()))
     parts.append("<h2>Caps</h2>" + _img(_caps_plot(data)))
     caps = "".join(f"<tr><td>{esc(sid)}</td><td>{c['late']}</td><td>{c['starred_missing']}</td>"
                    f"<td>{c['no_timestamp']}</td><td>{esc(_fmt(c['starred_exercises_missed']))}"
@@ -97,12 +110,6 @@ def render(data: dict) -> str:
                  f"missed</th></tr>{caps}</table>")
     parts.append("<h2>Submission times against the deadline</h2>"
                  + _img(_times_plot(data)))
-    held = "".join(f"<tr><td>{esc(h['student'])}</td><td>{esc(h['session'])}</td>"
-                   f"<td>{esc(h['status'])}</td><td>{esc('; '.join(h['reasons']))}</td></tr>"
-                   for h in data["held"])
-    parts.append("<h2>Held for review</h2>" + (
-        f"<table><tr><th>student</th><th>session</th><th>status</th><th>why</th></tr>{held}"
-        "</table>" if held else "<p>None.</p>"))
     parts.append("</body></html>")
     return "\n".join(parts)
 
@@ -114,6 +121,11 @@ def write_report(rows: list[GradedSubmission], folder: Path | str,
     folder = Path(folder)
     write_text_atomic(folder / "report.json", json.dumps(data, indent=1, ensure_ascii=False))
     return write_text_atomic(folder / "report.html", render(data))
+
+
+def _attention(row: GradedSubmission) -> tuple:
+    """Errors first, then rows held for review, each by student."""
+    return ({"error": 0, "review": 1}.get(row.status, 2), row.student, row.session)
 
 
 def _scores_plot(data):
@@ -133,12 +145,11 @@ def _scores_plot(data):
     return fig
 
 
-def _exercise_plot(data):
+def _exercise_plot(sid: str, session: dict):
     labels, rates = [], []
-    for sid, s in data["sessions"].items():
-        for ex, rate in sorted(s["exercise_pass_rate"].items(), key=lambda kv: kv[1]):
-            labels.append(f"{sid} {ex}{' (*)' if ex in s['starred'] else ''}")
-            rates.append(rate)
+    for ex, rate in sorted(session["exercise_pass_rate"].items(), key=lambda kv: kv[1]):
+        labels.append(f"{ex}{' (*)' if ex in session['starred'] else ''}")
+        rates.append(rate)
     fig, ax = plt.subplots(figsize=(9, 0.3 * len(labels) + 1))
     colors = ["#c0392b" if r < 0.5 else "#e67e22" if r < 0.8 else "#27ae60" for r in rates]
     ax.barh(range(len(labels)), [100 * r for r in rates], color=colors)

@@ -6,6 +6,7 @@ import csv
 import io
 import os
 import tempfile
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -99,17 +100,20 @@ def read_csv(path: Path | str) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def format_table(rows: list[GradedSubmission], width: int = 70) -> str:
-    """The 0–4 table printed after grading: one line per row, its reasons shortened."""
-    header = f"{'student':<16} {'session':<14} {'points':>9} {'score':>5}  reasons"
-    lines = [header, "-" * len(header)]
+def format_table(rows: list[GradedSubmission], width: int = 100) -> str:
+    """The 0–4 table printed after grading: one line per row, then its reasons in full, one
+    per line, wrapped at ``width`` (nothing an instructor must see is cut)."""
+    header = f"{'student':<16} {'session':<14} {'points':>9} {'score':>5}  {'status':<7}"
+    lines = [header + "  reasons", "-" * (len(header) + 9)]
+    indent = " " * 4
     for r in sorted(rows, key=lambda r: (r.student, r.session)):
         pts = f"{_num(r.points)}/{_num(r.max_points)}"
-        why = "; ".join(r.reasons)
-        if len(why) > width:
-            why = why[: width - 1] + "…"
         score = "held" if r.score is None else r.score
-        lines.append(f"{r.student:<16} {r.session:<14} {pts:>9} {score:>5}  {why}")
+        lines.append(f"{r.student:<16} {r.session:<14} {pts:>9} {score:>5}  {r.status:<7}")
+        for reason in r.reasons:
+            lines += textwrap.wrap(reason, width, initial_indent=indent + "- ",
+                                   subsequent_indent=indent + "  ", break_long_words=False,
+                                   break_on_hyphens=False)
     return "\n".join(lines)
 
 

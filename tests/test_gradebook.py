@@ -78,6 +78,7 @@ def test_manual_regrade_shows_in_the_next_export_and_in_the_wide_csv(course, tmp
     write_csv(list(rows.values()), tmp_path / "grades.csv")
     assert {r["student"]: r["score"] for r in read_csv(tmp_path / "grades.csv")}["bob"] == "3"
     columns, table = wide_table(list(rows.values()))
-    assert columns == ["student", SESSION, "total", "held"]
+    assert columns == ["student", SESSION, "total", "held", "errors"]
     wide = {line["student"]: line for line in table}
     assert wide["bob"][SESSION] == "3" and wide["dave"]["total"] == "1"
+    assert (wide["erin"][SESSION], wide["erin"]["errors"]) == ("", SESSION)

@@ -182,6 +182,8 @@ def test_extension_moves_one_students_deadline_only():
     dave = score_submission(policy, "01_micrograd", 20, 20, {}, two_days_late, "dave")
     alice = score_submission(policy, "01_micrograd", 20, 20, {}, two_days_late, "alice")
     assert (dave.score, dave.late) == (4, False)
+    assert dave.reasons == ("extension: deadline 2025-02-08 23:59:59 CET instead of "
+                            "2025-02-05 23:59:59 CET, submitted in time",)  # the row says so
     assert (alice.score, alice.late) == (1, True)
     after = score_submission(policy, "01_micrograd", 20, 20, {},
                              two_days_late + dt.timedelta(days=1, seconds=1), "dave")
