@@ -57,7 +57,8 @@ class ForkServer:
                 [sys.executable, "-m", "autograder.forkserver", str(theirs.fileno())],
                 pass_fds=(theirs.fileno(),), cwd=self.home,
                 # ipykernel reads JPY_PARENT_PID on import: as jupyter_client's launcher sets it
-                env={**env, "HOME": self.home, "JPY_PARENT_PID": str(os.getpid())},
+                env={**env, "HOME": self.home, "JPY_PARENT_PID": str(os.getpid()),
+                     "PYDEVD_DISABLE_FILE_VALIDATION": "1"},  # pydevd's import-time warning
                 stdin=subprocess.DEVNULL)
         ours.settimeout(120)
         try:

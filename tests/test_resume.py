@@ -16,7 +16,8 @@ pytestmark = pytest.mark.slow
 
 
 def grade_cmd(subs, out):
-    return [sys.executable, "-m", "autograder", "grade", "--submissions", str(subs), "--out", str(out)]
+    return [sys.executable, "-m", "autograder", "grade", "--submissions", str(subs), "--out", str(out),
+            "--gradebook", str(out.parent / "course")]
 
 
 @pytest.fixture(scope="module")
