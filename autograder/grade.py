@@ -96,7 +96,7 @@ def grade_folder(submissions: Path | str, out: Path | str, policy: Policy | None
     writer = RowWriter(feedback, gradebook, policy)
     for row in rows:
         if row is not None:  # kept from the journal: its page may not have been written
-            writer.add(row)
+            writer.add(row, kept=True)
     with tempfile.TemporaryDirectory(prefix="dcg-") as tmp:
         ctx = Context(policy, Path(tmp), tuple(hidden_paths(submissions, Path(tmp), out)), limits,
                       salt if salt is not None else secrets.token_hex(16), unisolated,
@@ -200,12 +200,16 @@ class RowWriter:
         self.titles = {sid: s.title for sid, s in policy.sessions.items()}
         self.pending: list[GradedSubmission] = []
 
-    def add(self, row: GradedSubmission, html: str | None = None) -> None:
+    def add(self, row: GradedSubmission, html: str | None = None, kept: bool = False) -> None:
+        """``html``: the page rendered by the worker (None: render it here); ``kept``: a row
+        of an earlier run, whose page is rendered again only if missing."""
         if self.feedback is not None:
             write_feedback([row], self.feedback, self.titles)
-            html = html if html is not None else render_page(row)
+            path = self.feedback / row.student / f"{row.session}.html"
+            if html is None and not (kept and path.exists()):
+                html = render_page(row)
             if html is not None:
-                write_text_atomic(self.feedback / row.student / f"{row.session}.html", html)
+                write_text_atomic(path, html)
         if self.gradebook is not None:
             self.pending.append(row)
             if len(self.pending) >= self.batch:
@@ -312,6 +316,7 @@ def collect(run: execute.Execution, probes: dict[int, str], seed: int, session: 
             policy: Policy) -> tuple[list[CellResult], list[str]]:
     """Judge each exercise's observation; every test cell of an exercise earns its points only
     when the judge passes it. Also returns what looks like forgery (the row is then held)."""
+    judge_with_one_thread()
     registered = checks.exercises(session)
     suspicious = ["more probe messages than a notebook sends"] if run.flooded else []
     for index, messages in run.observations.items():
@@ -342,6 +347,15 @@ def collect(run: execute.Execution, probes: dict[int, str], seed: int, session: 
         cells.append(CellResult(grade_id, exercise, max_points if result.passed else 0.0,
                                 max_points, result.message))
     return cells, sorted(dict.fromkeys(suspicious))
+
+
+def judge_with_one_thread() -> None:
+    """Judges compute with one torch thread: the grading slots already use every core, and a
+    second OpenMP thread mostly spins (this process's setting)."""
+    import torch
+
+    if torch.get_num_threads() != 1:
+        torch.set_num_threads(1)
 
 
 NOT_RUN = "its hidden tests did not run to their end (stopped, removed, skipped or silenced)"

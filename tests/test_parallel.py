@@ -63,6 +63,9 @@ def test_the_gradebook_is_written_in_batches_and_notebooks_let_go(submissions, t
     assert {r.student for r in gradebook.export(tmp_path / "course")} == STUDENTS
     assert len(list((tmp_path / "course" / "autograded").glob("*/01_micrograd/*.ipynb"))) == 4
     assert len(list((tmp_path / "fb").glob("*/01_micrograd.html"))) == 5
+    import torch
+
+    assert torch.get_num_threads() == 1  # the judges did not spin a second core
 
 
 def test_fresh_kernels_grade_like_warm_ones(submissions, tmp_path):
