@@ -14,7 +14,7 @@ SIMILARITY  ?= similarity
 
 .DEFAULT_GOAL := help
 
-.PHONY: help env data release check-release student-bundle test-e2e examples demo autograde export feedback report similarity test test-fast bench freeze clean
+.PHONY: help env data release check-release student-bundle test-e2e examples demo autograde export feedback report similarity test test-fast bench bench-quality freeze clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -78,8 +78,11 @@ test-e2e: $(STAMP) ## JupyterLab in headless Chromium: a released notebook runs 
 test-fast: $(STAMP) ## the tests that do not execute notebooks
 	$(BIN)/python -m pytest -m "not slow"
 
-bench: $(STAMP) ## grading speed, hostile corpus and model quality into bench/results.json (long)
+bench: $(STAMP) ## grading speed, hostile corpus and similarity into bench/results.json (about 15 min)
 	$(BIN)/python bench/bench.py all
+
+bench-quality: $(STAMP) ## every solution notebook's full in-class run, its numbers into bench/results.json (long)
+	$(BIN)/python bench/bench.py quality
 
 freeze: $(STAMP) ## rewrite constraints.txt from the current environment
 	{ sed -n '1,3p' constraints.txt; $(BIN)/python -m pip freeze --exclude-editable | grep -v '^torch=='; } > constraints.txt.new

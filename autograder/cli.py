@@ -112,13 +112,12 @@ def _run(args) -> int:
         rows = grade_folder(args.submissions, args.out, workers=args.workers,
                             scheduler=args.scheduler, feedback=args.feedback, progress=True,
                             warm_kernels=not args.fresh_kernels,
-                            allow_unisolated=args.allow_unisolated)
+                            allow_unisolated=args.allow_unisolated,
+                            gradebook=_root(args.gradebook))
         print(f"wide CSV for the LMS: {write_wide_csv(rows, wide_path(args.out))}")
-        print(f"nbgrader gradebook: {gradebook.record(rows, _root(args.gradebook))}")
+        print(f"nbgrader gradebook: {_root(args.gradebook) / 'gradebook.db'}")
         if args.feedback:
-            from autograder.feedback import write_pages
-
-            print(f"{len(write_pages(rows, args.feedback))} feedback page(s) in {args.feedback}")
+            print(f"feedback pages in {args.feedback}")
         return 0
     if args.command == "report":
         from autograder import gradebook

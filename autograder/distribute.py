@@ -56,8 +56,12 @@ def _dask(fn, items, workers, scheduler, bar) -> Iterable[tuple[int, object]]:
     try:
         futures = client.map(functools.partial(_in_thread_context, fn), items, pure=False)
         index = {f.key: i for i, f in enumerate(futures)}
-        for future in as_completed(futures):
-            yield index[future.key], future.result()
+        finished = as_completed(futures)
+        del futures  # each result is let go of once taken, on the workers too
+        for future in finished:
+            result = future.result()
+            future.release()
+            yield index[future.key], result
             bar.update()
     finally:
         client.close()

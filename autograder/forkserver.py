@@ -31,7 +31,10 @@ from traitlets import Any
 
 PRELOAD = ("torch", "torch.nn", "torch.nn.functional", "numpy", "matplotlib", "matplotlib.pyplot",
            "tqdm.auto", "ipykernel.kernelapp", "ipykernel.ipkernel",
-           "torch._dynamo")  # the first optimizer imports it (seconds); and every deepcourse module
+           "torch._dynamo",  # the first optimizer imports it (seconds)
+           # what every kernel imports as it starts: its debugger (debugpy, pydevd) and the rest
+           "ipykernel.debugger", "IPython.extensions", "pdb", "pydoc", "http.server",
+           "xmlrpc.server", "tornado.queues", "encodings.idna", "autograder.seccomp")
 MAX_MESSAGE = 1 << 20
 
 
@@ -54,7 +57,8 @@ class ForkServer:
                 [sys.executable, "-m", "autograder.forkserver", str(theirs.fileno())],
                 pass_fds=(theirs.fileno(),), cwd=self.home,
                 # ipykernel reads JPY_PARENT_PID on import: as jupyter_client's launcher sets it
-                env={**env, "HOME": self.home, "JPY_PARENT_PID": str(os.getpid())},
+                env={**env, "HOME": self.home, "JPY_PARENT_PID": str(os.getpid()),
+                     "PYDEVD_DISABLE_FILE_VALIDATION": "1"},  # pydevd's import-time warning
                 stdin=subprocess.DEVNULL)
         ours.settimeout(120)
         try:
@@ -186,19 +190,21 @@ def close_all() -> None:
 # ---------------------------------------------------------------------------------------------
 # server side
 
-def serve(control: socket.socket) -> None:
-    """Import the libraries, say ready, then fork one kernel per request until the grader leaves."""
+def preload() -> None:
+    """Import what every kernel imports (never the checks: forks inherit this memory)."""
     import importlib
-
     import pkgutil
 
     import deepcourse
 
     helpers = [f"deepcourse.{m.name}" for m in pkgutil.iter_modules(deepcourse.__path__)]
-    for name in (*PRELOAD, *helpers):
+    for name in (*PRELOAD, *helpers, "autograder.probe_runtime", "autograder.sandbox"):
         importlib.import_module(name)
-    import autograder.probe_runtime  # noqa: F401  never the checks: forks inherit this memory
-    import autograder.sandbox  # noqa: F401
+
+
+def serve(control: socket.socket) -> None:
+    """Import the libraries, say ready, then fork one kernel per request until the grader leaves."""
+    preload()
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
     signal.signal(signal.SIGCHLD, lambda *_: None)

@@ -8,7 +8,8 @@ inputs made from a seed drawn for each submission (``autograder/checks``).
 
 ``grade_folder`` runs it over a whole submissions folder and writes grades.csv. Each
 (student, session) is graded on its own; whatever goes wrong with one becomes that row's reason
-and never stops the batch.
+and never stops the batch. A row's feedback page is rendered where it was graded (a Dask
+worker); the client only writes files, and the gradebook in batches (``RowWriter``).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from autograder.policy import Policy, load_policy, missing_verdict, score_submis
 from autograder.prepare import instrument, is_test_cell, restore_test_cells
 from autograder.probe_runtime import exercise_seed
 from autograder.results import (
-    CellResult, GradedSubmission, format_table, write_csv, write_feedback)
+    CellResult, GradedSubmission, format_table, write_csv, write_feedback, write_text_atomic)
 from autograder.safe_text import safe, safe_row
 
 MAX_COPY_BYTES = 20 * 2**20  # files of a submission folder copied into the sandbox, at most
@@ -52,6 +53,7 @@ class Context:
     limits: execute.Limits
     salt: str  # secret of this run: each submission's probe seed derives from it
     unisolated: bool = False  # the instructor allowed grading without a sandbox
+    pages: bool = False  # render each row's feedback page where it is graded
 
     def seed(self, student: str, session: str) -> int:
         """The seed of one submission's probe inputs (the same on a parallel run)."""
@@ -64,12 +66,16 @@ def grade_folder(submissions: Path | str, out: Path | str, policy: Policy | None
                  scheduler: str | None = None, progress: bool = False,
                  feedback: Path | str | None = None, echo=print,
                  warm_kernels: bool = True, salt: str | None = None,
-                 allow_unisolated: bool = False) -> list[GradedSubmission]:
+                 allow_unisolated: bool = False,
+                 gradebook: Path | str | None = None) -> list[GradedSubmission]:
     """Grade every submission under ``submissions`` and write ``out`` (grades.csv).
 
     ``workers`` submissions at a time (default: one per core; 1 grades in this process), or
     on the Dask cluster at ``scheduler``. The file is the same however it is run. With
-    ``feedback``, each student's feedback goes to ``feedback/<student>/<session>.md``.
+    ``feedback``, each student's feedback goes to ``feedback/<student>/<session>.html`` (and
+    ``.md``) as the row comes in. With ``gradebook`` (a course folder), rows go into its
+    nbgrader gradebook in batches, and each row lets go of its graded notebook once written
+    there; without it, the returned rows keep theirs (``row.executed``).
     Kernels fork from a warm server (autograder/forkserver.py) unless ``warm_kernels`` is false.
     Probe inputs derive from ``salt`` (default: a fresh secret for every run).
     Where this machine allows no sandbox, it refuses (UnisolatedError) unless
@@ -87,19 +93,24 @@ def grade_folder(submissions: Path | str, out: Path | str, policy: Policy | None
     if any(r is not None for r in rows):
         echo(f"resuming: {sum(r is not None for r in rows)} row(s) kept from {journal.path}")
     todo = [n for n, row in enumerate(rows) if row is None]
+    writer = RowWriter(feedback, gradebook, policy)
+    for row in rows:
+        if row is not None:  # kept from the journal: its page may not have been written
+            writer.add(row, kept=True)
     with tempfile.TemporaryDirectory(prefix="dcg-") as tmp:
         ctx = Context(policy, Path(tmp), tuple(hidden_paths(submissions, Path(tmp), out)), limits,
-                      salt if salt is not None else secrets.token_hex(16), unisolated)
+                      salt if salt is not None else secrets.token_hex(16), unisolated,
+                      pages=feedback is not None)
         tasks = [(found[n], ctx, n) for n in todo]
         try:
-            for i, row in run_tasks(_grade_task, tasks, workers, scheduler, progress):
+            for i, (row, html) in run_tasks(_grade_task, tasks, workers, scheduler, progress):
                 rows[todo[i]] = row
                 journal.add(keys[todo[i]], row)
+                writer.add(row, html)
         finally:
             forkserver.close_all()  # in-process kernels' server; workers' go with them
+    writer.flush()
     write_csv(rows, out)
-    if feedback is not None:
-        write_feedback(rows, feedback, {sid: s.title for sid, s in policy.sessions.items()})
     journal.close()
     echo(format_table(rows))
     echo(isolation_summary(rows))
@@ -155,8 +166,64 @@ def hidden_paths(submissions: Path, sandbox_root: Path, out: Path) -> list[Path]
     return paths
 
 
-def _grade_task(task) -> GradedSubmission:
-    return grade_one(*task)
+def _grade_task(task) -> tuple[GradedSubmission, str | None]:
+    """One row and, when asked, its feedback page, both made where the row was graded."""
+    row = grade_one(*task)
+    return row, render_page(row) if task[1].pages else None
+
+
+def render_page(row: GradedSubmission) -> str | None:
+    """The row's HTML feedback page (None for a row of no session, or where rendering failed:
+    the client then tries again)."""
+    if row.session not in session_ids():
+        return None
+    from autograder.feedback import page
+
+    try:
+        return page(row, row.executed)
+    except Exception:
+        traceback.print_exc()
+        return None
+
+
+GRADEBOOK_BATCH = 50  # rows written to the gradebook at once
+
+
+class RowWriter:
+    """Writes each finished row's feedback pages and, in batches, the gradebook; a row lets go of
+    its graded notebook once the gradebook has its copy (``autograded/``)."""
+
+    def __init__(self, feedback: Path | str | None, gradebook: Path | str | None, policy: Policy,
+                 batch: int | None = None):
+        self.feedback = Path(feedback) if feedback is not None else None
+        self.gradebook, self.policy, self.batch = gradebook, policy, batch or GRADEBOOK_BATCH
+        self.titles = {sid: s.title for sid, s in policy.sessions.items()}
+        self.pending: list[GradedSubmission] = []
+
+    def add(self, row: GradedSubmission, html: str | None = None, kept: bool = False) -> None:
+        """``html``: the page rendered by the worker (None: render it here); ``kept``: a row
+        of an earlier run, whose page is rendered again only if missing."""
+        if self.feedback is not None:
+            write_feedback([row], self.feedback, self.titles)
+            path = self.feedback / row.student / f"{row.session}.html"
+            if html is None and not (kept and path.exists()):
+                html = render_page(row)
+            if html is not None:
+                write_text_atomic(path, html)
+        if self.gradebook is not None:
+            self.pending.append(row)
+            if len(self.pending) >= self.batch:
+                self.flush()
+
+    def flush(self) -> None:
+        if self.gradebook is None or not self.pending:
+            return
+        from autograder import gradebook
+
+        gradebook.record(self.pending, self.gradebook, self.policy)
+        for row in self.pending:
+            row.executed = None
+        self.pending = []
 
 
 def grade_one(sub: Submission, ctx: Context, n: int) -> GradedSubmission:
@@ -249,6 +316,7 @@ def collect(run: execute.Execution, probes: dict[int, str], seed: int, session: 
             policy: Policy) -> tuple[list[CellResult], list[str]]:
     """Judge each exercise's observation; every test cell of an exercise earns its points only
     when the judge passes it. Also returns what looks like forgery (the row is then held)."""
+    judge_with_one_thread()
     registered = checks.exercises(session)
     suspicious = ["more probe messages than a notebook sends"] if run.flooded else []
     for index, messages in run.observations.items():
@@ -282,6 +350,15 @@ def collect(run: execute.Execution, probes: dict[int, str], seed: int, session: 
         cells.append(CellResult(grade_id, exercise, max_points if result.passed else 0.0,
                                 max_points, result.message))
     return cells, sorted(dict.fromkeys(suspicious))
+
+
+def judge_with_one_thread() -> None:
+    """Judges compute with one torch thread: the grading slots already use every core, and a
+    second OpenMP thread mostly spins (this process's setting)."""
+    import torch
+
+    if torch.get_num_threads() != 1:
+        torch.set_num_threads(1)
 
 
 NOT_RUN = "its hidden tests did not run to their end (stopped, removed, skipped or silenced)"

@@ -1,9 +1,16 @@
-"""Benchmarks (``make bench``): grading speed, hostile submissions, model quality.
+"""Benchmarks: grading speed, hostile submissions, similarity (``make bench``), model quality
+(``make bench-quality``).
 
-    python bench/bench.py speed    [--repeat 3]   stock nbgrader vs ours (1 worker, all workers)
+    python bench/bench.py speed [--class C,P,B] [--sessions S..]
+        a synthetic class (C complete, P partial, B blank per session; default 3,2,3: 56
+        notebooks) graded once each way: stock nbgrader on a fair plain course (hidden tests as
+        asserts in the student's kernel), stock nbgrader with the course's JudgedExecute, ours
+        with feedback pages and the gradebook on 1 worker, 2 workers, and a real Dask scheduler
+        with 2 workers; wall and CPU seconds, the grader's peak RSS, points compared row by row
     python bench/bench.py hostile                  the hostile corpus under stock nbgrader vs ours
-    python bench/bench.py quality [--sessions S..] full in-class runs of the solution notebooks
     python bench/bench.py similarity               the similarity report of a 300-student session
+    python bench/bench.py quality [--sessions S..] full in-class runs of the solution notebooks
+    python bench/bench.py all                      hostile, speed and similarity
 
 Each part merges its numbers into bench/results.json and rewrites bench/RESULTS.md. Figures
 compared with each other come from the same run on the same machine.
@@ -12,9 +19,12 @@ compared with each other come from the same run on the same machine.
 from __future__ import annotations
 
 import argparse
+import collections
+import ctypes
 import json
 import os
 import platform
+import re
 import resource
 import shutil
 import statistics
@@ -32,134 +42,266 @@ sys.path.insert(0, str(REPO))
 
 from autograder.examples import fill  # noqa: E402
 from autograder.grade import grade_folder  # noqa: E402
-from autograder.distribute import default_workers  # noqa: E402
 from autograder.paths import NOTEBOOKS_DIR, session_ids, source_notebook  # noqa: E402
-from autograder.prepare import restore_test_cells  # noqa: E402
 
 RESULTS = REPO / "bench" / "results.json"
 CLASS = {"complete": 3, "partial": 2, "blank": 3}  # submissions per session and kind
 # cases that would harm an unsandboxed machine: never given to stock nbgrader
 UNSAFE_FOR_STOCK = {"fork_bomb", "memory_bomb", "huge_file", "huge_print", "edits_outside"}
+THREADS = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}  # as ours
+PR_SET_CHILD_SUBREAPER = 36
+PROJECTED_CLASS = 300 * 7  # submissions a term: 300 students, 7 sessions
+IN_KERNEL_ASSERT = ("from autograder.checks import run_in_process as _check\n"
+                    "_verdict = _check({session!r}, {exercise!r}, globals())\n"
+                    "assert _verdict.passed, _verdict.message")
 
 
-def synthetic_class(root: Path) -> Path:
-    """CLASS submissions per session, in nbgrader's layout, all on time."""
-    for session in session_ids():
+def synthetic_class(root: Path, per_kind: dict | None = None,
+                    sessions: list[str] | None = None) -> tuple[Path, dict[str, str]]:
+    """``per_kind`` submissions per session and kind, in nbgrader's layout, all on time; and
+    the kind of each (student, session)."""
+    kinds = {}
+    for session in sessions or session_ids():
         n = 0
-        for kind, count in CLASS.items():
+        for kind, count in (per_kind or CLASS).items():
             for _ in range(count):
                 folder = root / f"s{n:02d}" / session
                 folder.mkdir(parents=True)
                 nb = fill(session, {"complete": None, "partial": 1, "blank": 0}[kind])
                 nbformat.write(nb, folder / source_notebook(session).name)
                 (folder / "timestamp.txt").write_text("2025-01-01 12:00:00 UTC\n")
+                kinds[f"s{n:02d}/{session}"] = kind
                 n += 1
-    return root
+    return root, kinds
 
 
-def stock_course(root: Path, submissions: Path) -> Path:
-    """A plain nbgrader course (default settings) holding the same submissions."""
-    (root / "source").mkdir(parents=True)
-    for session in session_ids():
-        shutil.copytree(REPO / "solutions" / session, root / "source" / session)
+def stock_course(root: Path, submissions: Path, judged: bool,
+                 sessions: list[str] | None = None) -> Path:
+    """A plain nbgrader course holding the same submissions, under the course's nbgrader
+    settings (release steps, stderr ignored). ``judged``: autograde with the course's
+    JudgedExecute (sandboxed kernel, judges in the grader). Otherwise the *fair* stock course:
+    nbgrader's own Execute, each hidden test an ordinary assert in the student's kernel
+    (the same probe and judge, run there)."""
+    shutil.copytree(REPO / "solutions", root / "solutions")
+    if not judged:
+        for path in (root / "solutions").rglob("*.ipynb"):
+            nb = nbformat.read(path, as_version=4)
+            for cell in nb.cells:
+                cell.source = re.sub(
+                    r'judged\("([^"]+)", "([^"]+)"\)',
+                    lambda m: IN_KERNEL_ASSERT.format(session=m[1], exercise=m[2]), cell.source)
+            nbformat.write(nb, path)
     shutil.copytree(submissions, root / "submitted")
-    (root / "nbgrader_config.py").write_text("c = get_config()\nc.CourseDirectory.root = "
-                                             f"{str(root)!r}\n")
-    for session in session_ids():
+    steps = "" if judged else ("from nbgrader.converters import Autograde\n"
+                               "c.Autograde.autograde_preprocessors = "
+                               "Autograde.class_traits()['autograde_preprocessors'].default()\n")
+    (root / "nbgrader_config.py").write_text(
+        "from autograder.course import course_config\n"
+        f"c = get_config()\nc.merge(course_config({str(root)!r}))\n" + steps)
+    for session in sessions or session_ids():
         _nbgrader(root, "generate_assignment", session, "--force")
     return root
 
 
 def _nbgrader(root: Path, *args: str, check: bool = True) -> int:
     """Run the nbgrader command line in ``root``; its exit status."""
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    env = {**os.environ, **THREADS,
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=root, env=env,
                           check=check, stdout=subprocess.DEVNULL,
                           stderr=subprocess.DEVNULL).returncode
 
 
-def time_stock(root: Path) -> float:
-    (root / "gradebook.db").unlink(missing_ok=True)
-    shutil.rmtree(root / "autograded", ignore_errors=True)
-    for session in session_ids():  # a fresh gradebook with the source cells, not timed
-        _nbgrader(root, "generate_assignment", session, "--force")
-    start = time.perf_counter()
-    for session in session_ids():
+class Clock:
+    """Wall seconds and CPU seconds of this process and of every process started meanwhile
+    (CPU time is what two cores shared with others still measure). This process adopts the
+    orphans of its children (a fork server outliving nbgrader): ``stop`` waits for every child,
+    so that their CPU time is counted, unless told that some are meant to live on."""
+
+    def __init__(self):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1)
+        self.wall0, self.cpu0 = time.perf_counter(), self._cpu()
+
+    @staticmethod
+    def _cpu() -> float:
+        own, kids = (resource.getrusage(who) for who in (resource.RUSAGE_SELF,
+                                                          resource.RUSAGE_CHILDREN))
+        return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+    def stop(self, wait: bool = True) -> dict:
+        wall = time.perf_counter() - self.wall0
+        deadline = time.monotonic() + (60 if wait else 0)
+        while time.monotonic() < deadline:  # adopted orphans, on their way out
+            try:
+                if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                    time.sleep(0.1)
+            except ChildProcessError:
+                break
+        return {"wall_s": round(wall, 1),
+                "cpu_s": round(self._cpu() - self.cpu0, 1)}
+
+
+def time_stock(root: Path, sessions: list[str]) -> tuple[dict, dict[str, float]]:
+    """Time ``nbgrader autograde`` of each session; the points of each student/session."""
+    from nbgrader.api import Gradebook
+
+    clock = Clock()
+    for session in sessions:
         # exits 1 when any notebook of the session raised, after grading them all
         _nbgrader(root, "autograde", session, "--force", check=False)
-    return time.perf_counter() - start
+    timing = clock.stop()
+    points = {}
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        for session in sessions:
+            for sub in gb.assignment_submissions(session):
+                points[f"{sub.student.id}/{session}"] = sub.score
+    return timing, points
 
 
-def time_ours(submissions: Path, out: Path, workers: int, per_session: dict | None = None,
-              warm: bool = True) -> float:
-    """Seconds to grade the folder; ``per_session`` gets each session's slowest execution."""
-    out.unlink(missing_ok=True)
-    start = time.perf_counter()
-    rows = grade_folder(submissions, out, workers=workers, echo=lambda *_: None,
-                        warm_kernels=warm, salt="bench")  # one seed per submission: same CSVs
-    seconds = time.perf_counter() - start
-    if per_session is not None:
-        for r in rows:
-            per_session[r.session] = round(max(per_session.get(r.session, 0), r.seconds), 1)
-    return seconds
+def time_ours(submissions: Path, out: Path, workers: int = 1, scheduler: str | None = None,
+              ) -> tuple[dict, list[dict]]:
+    """Grade the folder as ``python -m autograder grade --feedback --gradebook`` does, in a
+    process of its own: its wall and CPU seconds (kernels included), its own peak RSS, and the
+    rows (with each notebook's execution seconds)."""
+    from autograder import gradebook
+    from autograder.policy import load_policy
+
+    args = json.dumps({"submissions": str(submissions), "out": str(out), "workers": workers,
+                       "scheduler": scheduler})
+    sessions = sorted({p.parent.name for p in submissions.glob("*/*/*.ipynb")})
+    # the course's gradebook exists before grading, as the stock course's (not timed)
+    course = out.parent / f"{out.stem}-course"
+    course.mkdir(parents=True, exist_ok=True)
+    gradebook.ensure_assignments(course, sessions, load_policy())
+    clock = Clock()
+    subprocess.run([sys.executable, __file__, "_grade", args], check=True)
+    timing = clock.stop(wait=scheduler is None)  # a scheduler's processes are still running
+    report = json.loads(out.with_suffix(".json").read_text())
+    return {**timing, "grader_peak_rss_mb": report["peak_rss_mb"]}, report["rows"]
 
 
-def time_nbclient(submissions: Path) -> float:
-    """Executing the same notebooks (test cells restored) with nbclient alone, one by one."""
-    notebooks = []
-    for path in sorted(submissions.rglob("*.ipynb")):
-        session = path.parent.name
-        source = nbformat.read(source_notebook(session), as_version=4)
-        release = nbformat.read(NOTEBOOKS_DIR / session / path.name, as_version=4)
-        nb, _ = restore_test_cells(nbformat.read(path, as_version=4), source, release)
-        notebooks.append((nb, path.parent))
-    os.environ["NBGRADER_EXECUTION"] = "autograde"
-    start = time.perf_counter()
+def _grade(args: dict) -> None:
+    """The graded run of ``time_ours`` (this process is the grader measured)."""
+    out = Path(args["out"])
+    rows = grade_folder(args["submissions"], out, workers=args["workers"],
+                        scheduler=args["scheduler"], echo=lambda *_: None, salt="bench",
+                        feedback=out.parent / f"{out.stem}-feedback",
+                        gradebook=out.parent / f"{out.stem}-course")
+    out.with_suffix(".json").write_text(json.dumps({
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "rows": [{"key": f"{r.student}/{r.session}", "points": r.points, "seconds": r.seconds}
+                 for r in rows]}))
+
+
+def time_on_scheduler(submissions: Path, out: Path, workers: int) -> tuple[dict, list[dict]]:
+    """``time_ours`` on a real ``dask scheduler`` with ``workers`` one-thread worker processes."""
+    folder = Path(tempfile.mkdtemp(prefix="bench-dask-"))
+    address = folder / "scheduler.json"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "cwd": folder}
+    clock = Clock()
+    scheduler = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler",
+                                  "--scheduler-file", str(address), "--no-dashboard"], **quiet)
+    worker = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker",
+                               "--scheduler-file", str(address), "--nthreads", "1",
+                               "--nworkers", str(workers), "--no-dashboard",
+                               "--memory-limit", "0"], **quiet)
     try:
-        for nb, folder in notebooks:
-            NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True,
-                           resources={"metadata": {"path": str(folder)}}).execute()
+        deadline = time.monotonic() + 60
+        while not address.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        from dask.distributed import Client
+
+        with Client(scheduler_file=str(address)) as client:
+            client.wait_for_workers(workers, timeout=120)
+            url = client.scheduler_info()["address"]
+        timing, rows = time_ours(submissions, out, scheduler=url)
     finally:
-        del os.environ["NBGRADER_EXECUTION"]
-    return time.perf_counter() - start
+        for proc in (worker, scheduler):
+            proc.terminate()
+            proc.wait()
+        shutil.rmtree(folder, ignore_errors=True)
+    # CPU seconds: the client, the scheduler and the workers (counted once they have exited)
+    return {**timing, "cpu_s": clock.stop()["cpu_s"]}, rows
 
 
-def speed(repeat: int) -> dict:
-    workers = default_workers()
+def kernel_start(count: int = 10) -> dict:
+    """Warm kernels started, run one cell and shut down ``count`` times, one at a time."""
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from autograder import execute, forkserver
+
+    seconds = []
+    with tempfile.TemporaryDirectory() as tmp:
+        forkserver.shared(execute.kernel_env(Path(tmp), 1))  # started once, not timed
+        clock = Clock()
+        for n in range(count):
+            folder = Path(tmp) / f"k{n}"
+            (folder / "work").mkdir(parents=True)
+            run = execute.run(new_notebook(cells=[new_code_cell("1")]), folder, folder / "work",
+                              [], execute.Limits(), set())
+            seconds.append(run.seconds)
+        forkserver.close_all()  # its kernels' CPU time is counted once it is reaped
+        total = clock.stop()
+    return {"kernels": count, "median_seconds_to_run_one_cell": round(statistics.median(seconds), 2),
+            "cpu_s_per_kernel": round(total["cpu_s"] / count, 2)}
+
+
+def speed(per_kind: dict | None = None, sessions: list[str] | None = None) -> dict:
+    """Stock nbgrader (fair course, then the course's JudgedExecute) against ours with feedback
+    pages and the gradebook: one worker, two, and a real Dask scheduler with two workers."""
+    workers = 2
+    timings, points, seconds = {}, {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        subs = synthetic_class(tmp / "submissions")
-        count = len(list(subs.rglob("*.ipynb")))
-        stock = stock_course(tmp / "stock", subs)
-        times = {"stock_nbgrader": [], "ours_1_worker": [], f"ours_{workers}_workers": [],
-                 "nbclient_alone": [], "ours_1_worker_fresh_kernels": []}
-        slowest: dict[str, float] = {}
-        for r in range(repeat):
-            print(f"round {r + 1}/{repeat}", flush=True)
-            times["stock_nbgrader"].append(time_stock(stock))
-            times["ours_1_worker"].append(time_ours(subs, tmp / "one.csv", 1, slowest))
-            times[f"ours_{workers}_workers"].append(time_ours(subs, tmp / "all.csv", workers))
-            times["nbclient_alone"].append(time_nbclient(subs))
-            times["ours_1_worker_fresh_kernels"].append(
-                time_ours(subs, tmp / "fresh.csv", 1, warm=False))
-            print({k: round(v[-1], 1) for k, v in times.items()}, flush=True)
-        same = (tmp / "one.csv").read_text() == (tmp / "all.csv").read_text()
-        same_fresh = (tmp / "one.csv").read_text() == (tmp / "fresh.csv").read_text()
-    med = {k: statistics.median(v) for k, v in times.items()}
+        subs, kinds = synthetic_class(tmp / "submissions", per_kind, sessions)
+        print(f"{len(kinds)} submissions", flush=True)
+        timings["kernel_start"] = kernel_start()
+        for name, judged in (("stock_nbgrader_fair", False), ("stock_nbgrader_judged", True)):
+            course = stock_course(tmp / name, subs, judged, sessions)
+            timings[name], points[name] = time_stock(course, sessions or session_ids())
+            print(name, timings[name], flush=True)
+        for name, run in (("ours_1_worker", lambda out: time_ours(subs, out, 1)),
+                          (f"ours_{workers}_workers", lambda out: time_ours(subs, out, workers)),
+                          (f"ours_dask_scheduler_{workers}_workers",
+                           lambda out: time_on_scheduler(subs, out, workers))):
+            timings[name], rows = run(tmp / f"{name}.csv")
+            points[name] = {r["key"]: r["points"] for r in rows}
+            seconds[name] = {r["key"]: r["seconds"] for r in rows}
+            print(name, timings[name], flush=True)
+        csv = {name: (tmp / f"{name}.csv").read_text() for name in points if name.startswith("ours")}
+    ours, parallel = points["ours_1_worker"], f"ours_{workers}_workers"
+    n = len(kinds)
+    per_session = {}
+    for session in sorted({k.split("/")[1] for k in kinds}):
+        values = [v for k, v in seconds["ours_1_worker"].items() if k.endswith("/" + session)]
+        per_session[session] = round(statistics.mean(values), 2)
+    ratio = lambda a, b, key: round(timings[a][key] / timings[b][key], 2)  # noqa: E731
     return {
-        "submissions": count, "sessions": session_ids(), "workers": workers, "repeat": repeat,
-        "seconds": {k: [round(x, 2) for x in v] for k, v in times.items()},
-        "median_seconds": {k: round(v, 2) for k, v in med.items()},
+        "submissions": n, "kinds": dict(collections.Counter(kinds.values())),
+        "sessions": sorted({k.split("/")[1] for k in kinds}), "workers": workers,
+        "timings": timings,
+        "execution_seconds_per_submission_by_session": per_session,
         "ratios": {
-            "stock_over_ours_1_worker": round(med["stock_nbgrader"] / med["ours_1_worker"], 2),
-            "ours_1_over_ours_all": round(med["ours_1_worker"] / med[f"ours_{workers}_workers"], 2),
-            "ours_1_over_nbclient": round(med["ours_1_worker"] / med["nbclient_alone"], 2),
-            "fresh_kernels_over_warm": round(med["ours_1_worker_fresh_kernels"]
-                                             / med["ours_1_worker"], 2),
+            "stock_fair_over_ours_1_worker_wall": ratio("stock_nbgrader_fair", "ours_1_worker", "wall_s"),
+            "stock_fair_over_ours_1_worker_cpu": ratio("stock_nbgrader_fair", "ours_1_worker", "cpu_s"),
+            "stock_fair_over_ours_2_workers_wall": ratio("stock_nbgrader_fair", parallel, "wall_s"),
+            "serial_over_parallel_wall": ratio("ours_1_worker", parallel, "wall_s"),
+            "dask_scheduler_over_local_wall": ratio(f"ours_dask_scheduler_{workers}_workers",
+                                                    parallel, "wall_s"),
         },
-        "parallel_csv_identical_to_serial": same,
-        "fresh_kernels_csv_identical_to_warm": same_fresh,
-        "slowest_notebook_seconds_per_session": slowest,
+        "projected_minutes_300x7_with_feedback": {
+            "from_wall_2_workers": round(timings[parallel]["wall_s"] / n * PROJECTED_CLASS / 60, 1),
+            "from_cpu_over_2_cores": round(timings[parallel]["cpu_s"] / n * PROJECTED_CLASS
+                                           / 2 / 60, 1),
+        },
+        "rows_whose_points_differ_from_ours_1_worker": {
+            name: {f"{k} ({kinds.get(k.split('/')[0] + '/' + k.split('/')[1], '?')})":
+                   [ours.get(k), pts.get(k)] for k in sorted(set(ours) | set(pts))
+                   if ours.get(k) != pts.get(k)}
+            for name, pts in points.items() if name != "ours_1_worker"},
+        "csv_identical_to_ours_1_worker": {name: text == csv["ours_1_worker"]
+                                           for name, text in csv.items()
+                                           if name != "ours_1_worker"},
     }
 
 
@@ -181,14 +323,18 @@ def hostile() -> dict:
             case.build(folder)
             if case.timestamp:
                 (folder / "timestamp.txt").write_text(case.timestamp + "\n")
+        clock = Clock()
         rows = {r.student: r for r in grade_folder(tmp / "subs", tmp / "ours.csv",
                                                    echo=lambda *_: None)}
+        ours_timing = clock.stop()
         safe = tmp / "safe"
         for case in corpus:
             if case.student not in UNSAFE_FOR_STOCK:
                 shutil.copytree(tmp / "subs" / case.student, safe / case.student)
-        stock_root = stock_course(tmp / "stock", safe)
-        stock_points, stock_seconds = _stock_points(stock_root, corpus)
+        sessions = sorted({c.session for c in corpus})
+        stock_timing, points = time_stock(stock_course(tmp / "stock", safe, True, sessions),
+                                          sessions)
+        stock_points = {key.split("/")[0]: value for key, value in points.items()}
         server.close()
     ours_undeserved, stock_undeserved = [], []
     for case in corpus:
@@ -202,6 +348,9 @@ def hostile() -> dict:
             stock_undeserved.append(case.student)
     worst = max(rows.values(), key=lambda r: r.seconds)
     return {
+        "stock_configuration": "nbgrader autograde under the course's nbgrader settings "
+                               "(autograder.course.course_config: JudgedExecute, sandboxed "
+                               "kernels, judges in the grader)",
         "cases": len(corpus),
         "cases_given_to_stock": sum(c.student not in UNSAFE_FOR_STOCK for c in corpus),
         "stock_submissions_with_a_grade": len(stock_points),
@@ -209,21 +358,8 @@ def hostile() -> dict:
         "ours_undeserved_points": sorted(ours_undeserved),
         "ours_held_for_review": sorted(s for s, r in rows.items() if r.score is None),
         "ours_worst_case_seconds": round(worst.seconds, 1), "ours_worst_case": worst.student,
-        "stock_seconds": round(stock_seconds, 1),
+        "ours": ours_timing, "stock": stock_timing,
     }
-
-
-def _stock_points(root: Path, corpus) -> tuple[dict[str, float], float]:
-    from nbgrader.api import Gradebook
-
-    start = time.perf_counter()
-    _nbgrader(root, "autograde", corpus[0].session, "--force", check=False)  # 1 if any failed
-    seconds = time.perf_counter() - start
-    points = {}
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
-        for sub in gb.assignment_submissions(corpus[0].session):
-            points[sub.student.id] = sub.score
-    return points, seconds
 
 
 def quality(sessions: list[str] | None = None) -> dict:
@@ -342,13 +478,20 @@ def write(part: str, numbers: dict) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("part", choices=["speed", "hostile", "quality", "similarity", "all"])
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--sessions", nargs="*", help="quality: only these sessions")
+    parser.add_argument("part", choices=["speed", "hostile", "quality", "similarity", "all",
+                                         "_grade"])
+    parser.add_argument("args", nargs="?", help=argparse.SUPPRESS)  # _grade's, in JSON
+    parser.add_argument("--class", dest="per_kind", default=None, metavar="C,P,B",
+                        help="speed: complete, partial and blank submissions per session "
+                             f"(default: {','.join(map(str, CLASS.values()))})")
+    parser.add_argument("--sessions", nargs="*", help="speed, quality: only these sessions")
     args = parser.parse_args()
-    for part in (["quality", "hostile", "speed", "similarity"] if args.part == "all"
-                 else [args.part]):
-        numbers = {"speed": lambda: speed(args.repeat), "hostile": hostile,
+    if args.part == "_grade":
+        return _grade(json.loads(args.args))
+    per_kind = (dict(zip(CLASS, map(int, args.per_kind.split(","))))
+                if args.per_kind else None)
+    for part in (["hostile", "speed", "similarity"] if args.part == "all" else [args.part]):
+        numbers = {"speed": lambda: speed(per_kind, args.sessions), "hostile": hostile,
                    "quality": lambda: quality(args.sessions), "similarity": similarity}[part]()
         write(part, numbers)
         print(json.dumps(numbers, indent=2))

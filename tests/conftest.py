@@ -4,8 +4,28 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 
 import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
 
 import pytest  # noqa: E402
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--busy-cores", type=int, default=int(os.environ.get("DEEPCOURSE_BUSY_CORES") or 0),
+        help="keep N cores busy with spinning processes for the whole run, to show that no "
+             "test depends on an idle machine (default: $DEEPCOURSE_BUSY_CORES or 0)")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def busy_cores(request):
+    """``--busy-cores N``: N processes spinning at full speed while the tests run."""
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+                for _ in range(request.config.getoption("--busy-cores"))]
+    yield len(spinners)
+    for spinner in spinners:
+        spinner.kill()
+        spinner.wait()
 
 
 @pytest.fixture(scope="session")

@@ -274,8 +274,10 @@ def _core_cases(submissions_root: Path, canary: Path, port: int, nb4) -> list[Ca
         Case("segfault", S1, writes(inject(solved(), "nn_classes", "import ctypes\nctypes.string_at(0)")),
              losing("nn", "train_step", "hinge_loss", reasons=("kernel died",)),
              "a segmentation fault"),
+        # mapped, not written: refused at the address-space limit in milliseconds, however
+        # loaded the machine (filling 4 GB first took seconds, past the cell's limit)
         Case("memory_bomb", S1, writes(inject(solved(), "nn_classes", (
-            "_hog = []\nwhile True:\n    _hog.append(bytearray(256 * 2**20))"))),
+            "import mmap\n_hog = []\nwhile True:\n    _hog.append(mmap.mmap(-1, 256 * 2**20))"))),
              losing("nn", "train_step", reasons=("exercise nn",)), "allocates memory until refused"),
         Case("fork_bomb", S1, writes(inject(solved(), "train_step", (
             "import os\n_kids = 0\ntry:\n    while True:\n        if os.fork() == 0:\n"

@@ -1,6 +1,7 @@
 """Warm kernels: forked from a server, as isolated as fresh ones, and never outliving the grader."""
 
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -147,3 +148,36 @@ def test_a_kernel_holds_no_judge(tmp_path, warm):
     text = outputs(run, 0)[0]["text"]
     assert "autograder.checks" not in text and "autograder.grade" not in text, text
     assert "checks not importable" in text, text
+
+
+MODULES = "import sys\nprint(' '.join(sorted(sys.modules)))"
+STARTUP_PACKAGES = ("debugpy", "pydevd", "_pydevd_bundle", "_pydev_bundle", "ipykernel", "pdb",
+                    "torch", "matplotlib", "numpy", "deepcourse")
+
+
+def test_the_server_preloads_what_a_kernel_imports_as_it_starts(tmp_path):
+    """Whatever a fresh kernel has imported by its first cell (its debugger included) is
+    already in the server, so that a fork does not import it again."""
+    cold = execute_cells(tmp_path, MODULES, limits=execute.Limits(warm=False))
+    in_kernel = set(outputs(cold, 0)[0]["text"].split())
+    preloaded = subprocess.run(
+        [sys.executable, "-c", "import sys\nfrom autograder import forkserver\n"
+         "forkserver.preload()\n" + MODULES], capture_output=True, text=True, check=True,
+        cwd=REPO, timeout=120).stdout.split()
+    missing = sorted(m for m in in_kernel - set(preloaded)
+                     if m.split(".")[0] in STARTUP_PACKAGES)
+    assert "debugpy" in in_kernel and "ipykernel.debugger" in in_kernel  # it does use them
+    assert missing == []
+
+
+RAISES = "def inverse(x):\n    return 1 / x\n\ninverse(0)"
+
+
+@pytest.mark.parametrize("warm", [True, False])
+def test_errors_show_as_plain_tracebacks_with_the_students_line(tmp_path, warm):
+    run = execute_cells(tmp_path, RAISES, limits=execute.Limits(warm=warm))
+    error = outputs(run, 0)[0]
+    text = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(error["traceback"]))  # colours aside
+    assert error["ename"] == "ZeroDivisionError"
+    assert "return 1 / x" in text and "inverse(0)" in text and "line 2" in text
+    assert "-" * 20 not in text  # the verbose formatter's banner: not used
