@@ -27,7 +27,9 @@ AFTER_ALL = max(s.deadline for s in POLICY.sessions.values()) + dt.timedelta(day
 # Helpers that share lines with one session's answers, in the bundle once that session is past
 # (AFTER_ALL): deepcourse/makemore.py gives session 3 session 2's vocabulary, dataset and split
 # (see its docstring); before session 2's deadline no bundle ships it (tests below).
-SHARED_ANSWERS = {"deepcourse/makemore.py": "02_makemore"}  # session 3 reuses them
+# deepcourse/unet.py gives session 6 session 5's U-Net (tests/test_unet_bridge.py).
+SHARED_ANSWERS = {"deepcourse/makemore.py": "02_makemore",  # session 3 reuses them
+                  "deepcourse/unet.py": "05_convnets"}
 NETWORK_ERRORS = ("NewConnectionError", "Failed to establish", "Temporary failure in name",
                   "Network is unreachable", "Max retries exceeded", "timed out")
 
