@@ -13,21 +13,19 @@ still open (deadline not past): :func:`autograder.release.answer_leaks`.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import shutil
 from pathlib import Path
 
 import nbformat
 
-from autograder.paths import NOTEBOOKS_DIR, REPO_ROOT, session_ids
+from autograder.paths import ALWAYS_HELPERS, HELPERS_DIR, NOTEBOOKS_DIR, REPO_ROOT, session_ids
 from autograder.policy import Policy, load_policy
 from autograder.release import answer_leaks
 
 BUNDLE_NAME = "deepcourse-student"
-HELPERS_DIR = REPO_ROOT / "deepcourse"
 DATA_DIR = REPO_ROOT / "data"
-# what every notebook needs: setup()/budget() and the self-check of its last cell
-ALWAYS = ("deepcourse", "deepcourse.env", "deepcourse.selfcheck")
 # shipped file <- file of the repository
 ENVIRONMENT_FILES = {"requirements.txt": "requirements-student.txt",
                      "environment.yml": "environment-student.yml",
@@ -73,7 +71,7 @@ def open_sessions(policy: Policy, now: dt.datetime) -> list[str]:
 
 def helper_modules(notebooks: list[Path]) -> list[str]:
     """The ``deepcourse`` modules these notebooks import, and those they import in turn."""
-    todo = list(ALWAYS)
+    todo = list(ALWAYS_HELPERS)
     for path in notebooks:
         todo += _imports("\n".join(c.source for c in nbformat.read(path, as_version=4).cells
                                    if c.cell_type == "code"))
@@ -88,6 +86,16 @@ def helper_modules(notebooks: list[Path]) -> list[str]:
         found.add(name)
         todo += _imports(file.read_text(encoding="utf-8"))
     return sorted(found)
+
+
+@functools.lru_cache(maxsize=None)
+def withheld_helpers(session: str) -> tuple[Path, ...]:
+    """The helper files a kernel that grades ``session`` must not see: those the session's
+    bundle leaves out (a later session's helper can hold this session's answers)."""
+    shipped = set(helper_modules(sorted((NOTEBOOKS_DIR / session).glob("*.ipynb"))))
+    return tuple(path for path in sorted(HELPERS_DIR.glob("*.py"))
+                 if ("deepcourse" if path.stem == "__init__" else f"deepcourse.{path.stem}")
+                 not in shipped)
 
 
 def _imports(code: str) -> list[str]:

@@ -29,6 +29,8 @@ import threading
 from jupyter_client.provisioning import LocalProvisioner
 from traitlets import Any
 
+from autograder.paths import ALWAYS_HELPERS
+
 PRELOAD = ("torch", "torch.nn", "torch.nn.functional", "numpy", "matplotlib", "matplotlib.pyplot",
            "tqdm.auto", "ipykernel.kernelapp", "ipykernel.ipkernel",
            "torch._dynamo",  # the first optimizer imports it (seconds)
@@ -191,14 +193,14 @@ def close_all() -> None:
 # server side
 
 def preload() -> None:
-    """Import what every kernel imports (never the checks: forks inherit this memory)."""
+    """Import what every kernel imports (never the checks: forks inherit this memory).
+
+    Of the helpers, only those every session ships: a kernel imports the others from files
+    the sandbox may hide from it (``bundle.withheld_helpers``), never from this memory.
+    """
     import importlib
-    import pkgutil
 
-    import deepcourse
-
-    helpers = [f"deepcourse.{m.name}" for m in pkgutil.iter_modules(deepcourse.__path__)]
-    for name in (*PRELOAD, *helpers, "autograder.probe_runtime", "autograder.sandbox"):
+    for name in (*PRELOAD, *ALWAYS_HELPERS, "autograder.probe_runtime", "autograder.sandbox"):
         importlib.import_module(name)
 
 

@@ -26,6 +26,7 @@ import nbformat
 from nbgrader.preprocessors import ClearOutput
 
 from autograder import checks, execute, forkserver, sandbox
+from autograder.bundle import withheld_helpers
 from autograder.distribute import run_tasks
 from autograder.intake import Submission, discover, read_bytes, read_notebook, submission_files
 from autograder.journal import Journal, journal_path
@@ -291,7 +292,8 @@ def judge_notebook(nb, session: str, seed: int, ctx: Context, folder: Path, work
     nb, probes, private = instrument(nb, session, seed, checks.kernel_source(session))
     nbformat.write(nb, workdir / source_notebook(session).name)
     try:
-        run = execute.run(nb, folder, workdir, list(ctx.hide), ctx.limits, private)
+        hide = [*ctx.hide, *withheld_helpers(session)]  # helpers that answer this session
+        run = execute.run(nb, folder, workdir, hide, ctx.limits, private)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     cells, suspicious = collect(run, probes, seed, session, ctx.policy)

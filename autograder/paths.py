@@ -5,6 +5,10 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS_DIR = REPO_ROOT / "solutions"  # nbgrader source directory
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"  # nbgrader release directory
+HELPERS_DIR = REPO_ROOT / "deepcourse"  # the helpers every notebook imports
+# what every notebook needs, in every bundle and every grading kernel: setup()/budget() and the
+# self-check of its last cell
+ALWAYS_HELPERS = ("deepcourse", "deepcourse.env", "deepcourse.selfcheck")
 
 
 def session_ids() -> list[str]:

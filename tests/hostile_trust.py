@@ -14,7 +14,7 @@ import nbformat
 
 from autograder.paths import source_notebook
 from tests.hostile import (
-    S1, SECRET, TOTAL, Case, Expect, full, inject, losing, setup_code, solved, writes)
+    S1, SECRET, TOTAL, Case, Expect, blank, full, inject, losing, setup_code, solved, writes)
 
 NAME = source_notebook(S1).name
 HOST_SECRET = "HOST-SECRET-7f3a"  # content of a root-only host file no row may quote
@@ -89,7 +89,23 @@ def cases(submissions_root: Path, canary: Path, port: int) -> list[Case]:
             solved(), "__import__('time').sleep(1); os._exit(0)")),
              Expect(None, "review", ("did not end normally",), TOTAL),
              "sends a forged observation from inside a probe, then kills its kernel"),
+        # --- what the kernel can import ------------------------------------------------------
+        Case("trust_later_helpers", "02_makemore",
+             writes(_answers_from_later_helpers, source_notebook("02_makemore").name),
+             Expect(0, points=(0, 0), deserved_points=0),
+             "a blank session-2 notebook whose vocabulary, split and dataset answers call "
+             "session 3's deepcourse.makemore (6/45, score 1, when kernels saw every helper)"),
     ]
+
+
+def _answers_from_later_helpers():
+    nb = blank("02_makemore")
+    for grade_id, code in (
+            ("vocab_counts", "from deepcourse.makemore import vocabulary as build_vocab"),
+            ("split_fn", "from deepcourse.makemore import split_words as split"),
+            ("dataset_fn", "from deepcourse.makemore import build_dataset")):
+        inject(nb, grade_id, code, at_start=False)
+    return nb
 
 
 def _symlink_notebook(folder: Path):

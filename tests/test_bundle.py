@@ -328,3 +328,17 @@ def test_student_environment_installs_from_the_bundle_alone(bundle, tmp_path):
             cwd=notebook.parent, env=env, capture_output=True, text=True, timeout=600)
         assert result.returncode == 0, (sid, result.stdout[-1000:] + result.stderr[-3000:])
         assert "ran" in result.stdout, sid
+
+
+def test_a_grading_kernel_sees_only_the_helpers_its_session_ships():
+    """What a session's bundle leaves out is hidden from the kernels that grade it: session 2
+    cannot call session 3's deepcourse.makemore (session 2's own answers), session 3 can."""
+    from autograder.bundle import helper_modules, withheld_helpers
+    from autograder.paths import HELPERS_DIR, NOTEBOOKS_DIR
+
+    assert HELPERS_DIR / "makemore.py" in withheld_helpers("02_makemore")
+    assert HELPERS_DIR / "makemore.py" not in withheld_helpers("03_backprop")
+    for sid in session_ids():
+        shipped = helper_modules(sorted((NOTEBOOKS_DIR / sid).glob("*.ipynb")))
+        for path in withheld_helpers(sid):
+            assert f"deepcourse.{path.stem}" not in shipped, (sid, path)
