@@ -36,8 +36,9 @@ data: $(STAMP) ## get the full Fashion-MNIST (Debian package when root, else dow
 release: $(STAMP) ## regenerate the student notebooks in notebooks/ from solutions/
 	$(BIN)/python -m autograder release
 
-check-release: $(STAMP) ## fail when notebooks/ is stale or leaks solutions or hidden tests
+check-release: $(STAMP) ## fail when notebooks/ is stale, leaks solutions or hidden tests, or its given code answers an exercise
 	$(BIN)/python -m autograder check-release
+	$(BIN)/python -m autograder.giveaways
 
 student-bundle: $(STAMP) ## what students get, in build/student-bundle/deepcourse-student{,.zip}: the sessions released by now [SESSION=04_gpt: that one]
 	$(BIN)/python -m autograder student-bundle --out build/student-bundle $(if $(SESSION),--session $(SESSION))

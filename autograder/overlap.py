@@ -83,10 +83,12 @@ def _text_grams(text: str, k: int) -> frozenset[tuple[str, ...]]:
     return frozenset(_grams(tokens(text), k))
 
 
-def covered(block: str, text: str, k: int = 10) -> float:
+def covered(block: str, text: str, k: int = 10, bare_runs: bool = True) -> float:
     """The share of ``block``'s tokens that lie in some ``k``-token run also found in ``text``.
 
     0.0 for a block shorter than ``k`` tokens: too short to be told apart from common code.
+    ``bare_runs=False`` ignores runs made of local names, strings, numbers and punctuation
+    alone (``N = N ( N , N , N )``): short runs like these match any call with as many names.
     """
     mine = tokens(block)
     if len(mine) < k:
@@ -94,6 +96,11 @@ def covered(block: str, text: str, k: int = 10) -> float:
     theirs = _text_grams(text, k)
     hit = [False] * len(mine)
     for i in range(len(mine) - k + 1):
-        if tuple(mine[i:i + k]) in theirs:
+        run = tuple(mine[i:i + k])
+        if run in theirs and (bare_runs or not all(t in _BARE for t in run)):
             hit[i:i + k] = [True] * k
     return sum(hit) / len(mine)
+
+
+# Tokens that say nothing about what code computes: placeholders and punctuation.
+_BARE = frozenset({"N", "S", "0", "(", ")", "[", "]", "{", "}", ",", ":", "=", ".", ";"})

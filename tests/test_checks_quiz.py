@@ -114,6 +114,23 @@ MISTAKES = [
      "alpha-bar instead of its square root"),
     ("q16_diffusion_signal", "q16", [(ANSWER_LINES["q16"], "q16 = math.sqrt(1 - 0.01)")],
      "one step only"),
+    ("q17_rnn_gradients", "q17", [(ANSWER_LINES["q17"], 'q17 = "b"')], "tanh bounds the gradient"),
+    ("q17_rnn_gradients", "q17", [(ANSWER_LINES["q17"], 'q17 = "c"')], "a lower bound, not an upper one"),
+    ("q18_residual", "q18", [(ANSWER_LINES["q18"], 'q18 = "b"')], "residuals taken for normalisation"),
+    ("q18_residual", "q18", [(ANSWER_LINES["q18"], 'q18 = "a"')], "fewer parameters"),
+    ("q19_dropout_scale", "q19", [(ANSWER_LINES["q19"], "q19 = 0.8")], "the keep probability itself"),
+    ("q19_dropout_scale", "q19", [(ANSWER_LINES["q19"], "q19 = 1 / 0.2")], "one over the drop probability"),
+    ("q20_adam_first_step", "q20", [(ANSWER_LINES["q20"], "q20 = 1e-3 * 0.1 * 0.004 / math.sqrt(0.001 * 0.004 ** 2)")],
+     "no bias correction"),
+    ("q20_adam_first_step", "q20", [(ANSWER_LINES["q20"], "q20 = 1e-3 * 0.004")], "plain SGD's step"),
+    ("q21_gan_discriminator", "q21", [(ANSWER_LINES["q21"], 'q21 = "b"')], "one half at any generator"),
+    ("q21_gan_discriminator", "q21", [(ANSWER_LINES["q21"], 'q21 = "c"')], "a density ratio the wrong way"),
+    ("q22_gan_value", "q22", [(ANSWER_LINES["q22"], "q22 = -math.log(2)")], "one term only"),
+    ("q22_gan_value", "q22", [(ANSWER_LINES["q22"], "q22 = 0")], "a perfect game taken for zero loss"),
+    ("q23_unet_skips", "q23", [(ANSWER_LINES["q23"], 'q23 = "b"')], "a global residual"),
+    ("q23_unet_skips", "q23", [(ANSWER_LINES["q23"], 'q23 = "d"')], "bottleneck broadcast"),
+    ("q24_ddpm_sampling", "q24", [(ANSWER_LINES["q24"], 'q24 = "a"')], "the x0 estimate, deterministic"),
+    ("q24_ddpm_sampling", "q24", [(ANSWER_LINES["q24"], 'q24 = "d"')], "noising instead of denoising"),
 ]
 
 
@@ -144,6 +161,9 @@ ALTERNATIVES = [
      "integers as a float, a tensor and a numpy integer"),
     ({**answered("q01", "2.9189"), **answered("q14", "0.818"), **answered("q16", "0.605")},
      "numbers rounded to the precision asked"),
+    ({**answered("q19", "1.25"), **answered("q20", "0.001"), **answered("q22", "-1.3863"),
+      **answered("q21", '"D"')},
+     "the new questions' answers as plain values"),
     ({"q07_batchnorm": [("    mean = x.mean(dim=0)  # (C,)\n    var = x.var(dim=0, unbiased=False)  # (C,)\n"
                          "    return gamma * (x - mean) / torch.sqrt(var + eps) + beta  # (B, C)\n",
                          "    return torch.nn.functional.batch_norm(x, None, None, gamma, beta, training=True, eps=eps)\n")]},

@@ -105,6 +105,46 @@ def probe_q16(ns, seed):
     return answer(ns, "q16")
 
 
+@probe("q17_rnn_gradients")
+def probe_q17(ns, seed):
+    return answer(ns, "q17")
+
+
+@probe("q18_residual")
+def probe_q18(ns, seed):
+    return answer(ns, "q18")
+
+
+@probe("q19_dropout_scale")
+def probe_q19(ns, seed):
+    return answer(ns, "q19")
+
+
+@probe("q20_adam_first_step")
+def probe_q20(ns, seed):
+    return answer(ns, "q20")
+
+
+@probe("q21_gan_discriminator")
+def probe_q21(ns, seed):
+    return answer(ns, "q21")
+
+
+@probe("q22_gan_value")
+def probe_q22(ns, seed):
+    return answer(ns, "q22")
+
+
+@probe("q23_unet_skips")
+def probe_q23(ns, seed):
+    return answer(ns, "q23")
+
+
+@probe("q24_ddpm_sampling")
+def probe_q24(ns, seed):
+    return answer(ns, "q24")
+
+
 # --- the answers, grader side only ------------------------------------------------------------
 # question: ("number", value, relative tolerance) or ("letter", letter)
 ANSWERS = {
@@ -122,6 +162,14 @@ ANSWERS = {
     "q14_vae_kl": ("number", 0.5 * (1 + 0.25 - 1 - math.log(0.25)), 1e-3),
     "q15_evaluation": ("letter", "a"),
     "q16_diffusion_signal": ("number", 0.99 ** 50, 1e-3),
+    "q17_rnn_gradients": ("letter", "a"),
+    "q18_residual": ("letter", "c"),
+    "q19_dropout_scale": ("number", 1.25, 1e-3),
+    "q20_adam_first_step": ("number", 1e-3, 1e-3),
+    "q21_gan_discriminator": ("letter", "d"),
+    "q22_gan_value": ("number", -math.log(4), 1e-3),
+    "q23_unet_skips": ("letter", "a"),
+    "q24_ddpm_sampling": ("letter", "c"),
 }
 
 
