@@ -16,7 +16,7 @@ from pathlib import Path
 import nbformat
 from nbconvert import HTMLExporter
 
-from autograder.paths import NOTEBOOKS_DIR, source_notebook
+from autograder.paths import NOTEBOOKS_DIR, TEMPLATES_DIR, source_notebook
 from autograder.prepare import ROLE, is_test_cell
 from autograder.results import CellResult, GradedSubmission, write_text_atomic
 
@@ -115,7 +115,8 @@ def student_view(row: GradedSubmission, graded: dict | None) -> nbformat.Noteboo
 def page(row: GradedSubmission, graded: dict | None = None) -> str:
     """The HTML page of one submission: images embedded, nothing fetched, no script runs
     (a student's markdown may hold any HTML: the page's content policy disarms it)."""
-    exporter = HTMLExporter(template_name="lab", embed_images=True)
+    exporter = HTMLExporter(template_name="feedback", extra_template_basedirs=[str(TEMPLATES_DIR)],
+                            embed_images=True)
     body, _ = exporter.from_notebook_node(student_view(row, graded))
     body = _REMOTE_SCRIPT.sub("", body)  # require.js and MathJax from a CDN: the page stays offline
     return body.replace("<head>", f"<head>\n{CSP}", 1)

@@ -5,6 +5,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS_DIR = REPO_ROOT / "solutions"  # nbgrader source directory
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"  # nbgrader release directory
+TEMPLATES_DIR = REPO_ROOT / "autograder" / "templates"  # the pages the grader writes
 HELPERS_DIR = REPO_ROOT / "deepcourse"  # the helpers every notebook imports
 # what every notebook needs, in every bundle and every grading kernel: setup()/budget() and the
 # self-check of its last cell

@@ -34,7 +34,7 @@ from copydetect.utils import filter_code, winnow
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from autograder.intake import Submission, discover
-from autograder.paths import NOTEBOOKS_DIR, REPO_ROOT, session_ids, source_notebook
+from autograder.paths import NOTEBOOKS_DIR, TEMPLATES_DIR, session_ids, source_notebook
 
 K = 25  # k-gram length in normalized characters (copydetect's noise threshold)
 WINDOW = 4  # winnowing window: every match of K + WINDOW - 1 normalized characters is found
@@ -45,7 +45,6 @@ SHOWN_PAIRS = 30  # pairs shown side by side in the report; the CSV has every pa
 LABELLED_PAIRS = 10  # listed pairs whose rank the histogram writes beside their tick
 BLOCK_COLUMNS = 4096  # shared fingerprints per block of the incidence matrix
 HEADER = "# ---- cell "  # starts the line above each cell's code in Work.code
-TEMPLATES = REPO_ROOT / "autograder" / "templates"
 
 
 @dataclass
@@ -469,7 +468,7 @@ def render_html(result: SessionResult) -> str:
     shown = [p for p in result.pairs if p.shared][:SHOWN_PAIRS]
     views = [pair_view(k, p, by_name[p.a], by_name[p.b], result.holders, len(compared))
              for k, p in enumerate(shown, start=1)]
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["j2"]))
+    env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape(["j2"]))
     return env.get_template("similarity.html.j2").render(
         session=result.session, works=result.works, compared=compared,
         skipped=[w for w in result.works if w.problem],

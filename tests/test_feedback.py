@@ -2,6 +2,7 @@
 
 import html
 import re
+from html.parser import HTMLParser
 
 import nbformat
 import pytest
@@ -84,3 +85,30 @@ def test_pages_from_the_gradebook_reuse_the_graded_notebooks(graded_class, tmp_p
     bob = text_of((tmp_path / "fb" / "bob" / f"{SESSION}.html").read_text())
     assert len(written) == len(rows) and "Score: 2 / 4" in bob and "import math" in bob
     assert "judged(" not in bob
+
+
+def test_html_in_the_students_code_is_shown_as_text():
+    """Code cells are escaped by the highlighter (the page does not sanitise them again); any
+    other HTML of the student's is disarmed by the page's content policy (no script runs)."""
+    from autograder.feedback import CSP
+    from autograder.results import GradedSubmission
+
+    code = "x = '<script>alert(1)</script><img src=x onerror=alert(2)>'"
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+    row = GradedSubmission("alice", SESSION, "graded", submitted_at="2025-02-05T12:00:00+00:00")
+    body = page(row, nb)
+    assert code in text_of(body)
+
+    class Elements(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.found = []
+
+        def handle_starttag(self, tag, attrs):
+            self.found.append((tag, dict(attrs)))
+
+    parser = Elements()
+    parser.feed(body)
+    assert not [a for _, attrs in parser.found for a in attrs if a.startswith("on")]
+    assert not [tag for tag, attrs in parser.found if tag == "img"]
+    assert CSP in body and "default-src 'none'" in CSP and "script-src" not in CSP
