@@ -73,22 +73,24 @@ _FSTRING_TYPES = {getattr(tokenize, name) for name in
                   ("FSTRING_START", "FSTRING_MIDDLE", "FSTRING_END") if hasattr(tokenize, name)}
 
 
-def _grams(toks: list[str], k: int) -> set[tuple[str, ...]]:
+def grams(toks: list[str], k: int) -> set[tuple[str, ...]]:
     return {tuple(toks[i:i + k]) for i in range(len(toks) - k + 1)}
 
 
 @functools.lru_cache(maxsize=16)
 def _text_grams(text: str, k: int) -> frozenset[tuple[str, ...]]:
     """The ``k``-token runs of ``text``, kept for the next block compared with the same text."""
-    return frozenset(_grams(tokens(text), k))
+    return frozenset(grams(tokens(text), k))
 
 
-def covered(block: str, text: str, k: int = 10, bare_runs: bool = True) -> float:
+def covered(block: str, text: str, k: int = 10, bare_runs: bool = True,
+            ignore: frozenset = frozenset()) -> float:
     """The share of ``block``'s tokens that lie in some ``k``-token run also found in ``text``.
 
     0.0 for a block shorter than ``k`` tokens: too short to be told apart from common code.
     ``bare_runs=False`` ignores runs made of local names, strings, numbers and punctuation
     alone (``N = N ( N , N , N )``): short runs like these match any call with as many names.
+    Runs in ``ignore`` (common idioms) never count.
     """
     mine = tokens(block)
     if len(mine) < k:
@@ -97,7 +99,8 @@ def covered(block: str, text: str, k: int = 10, bare_runs: bool = True) -> float
     hit = [False] * len(mine)
     for i in range(len(mine) - k + 1):
         run = tuple(mine[i:i + k])
-        if run in theirs and (bare_runs or not all(t in _BARE for t in run)):
+        counts = bare_runs or not all(t in _BARE for t in run)
+        if run in theirs and run not in ignore and counts:
             hit[i:i + k] = [True] * k
     return sum(hit) / len(mine)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import filecmp
+import functools
 import re
 import shutil
 import tempfile
@@ -11,7 +12,7 @@ from pathlib import Path
 import nbformat
 
 from autograder import nbgrader_api
-from autograder.overlap import covered, tokens
+from autograder.overlap import covered, grams, tokens
 from autograder.paths import (NOTEBOOKS_DIR, REPO_ROOT, SOLUTIONS_DIR, session_ids,
                               source_notebook)
 
@@ -143,6 +144,22 @@ def shipped_text(path: Path) -> str | None:
         return None
 
 
+@functools.lru_cache(maxsize=None)
+def course_idioms(k: int = 10) -> frozenset[tuple[str, ...]]:
+    """Runs of ``k`` normalised tokens that the given code of two sessions or more already
+    shows students (a training step's zero_grad, backward, step): common knowledge, never an
+    answer, however much of a short solution block they make up."""
+    seen: dict[tuple[str, ...], set[str]] = {}
+    for sid in session_ids():
+        for cell in nbformat.read(source_notebook(sid), as_version=4).cells:
+            if cell.cell_type != "code":
+                continue
+            given = _REGION.sub("", cell.source)
+            for run in grams(tokens(given), k):
+                seen.setdefault(run, set()).add(sid)
+    return frozenset(run for run, sessions in seen.items() if len(sessions) >= 2)
+
+
 def answer_leaks(folder: Path, sessions: list[str],
                  threshold: float = LEAK_THRESHOLD) -> list[str]:
     """Every (file, solution block) pair where a file under ``folder`` holds at least
@@ -154,6 +171,7 @@ def answer_leaks(folder: Path, sessions: list[str],
     blocks = [(sid, grade_id, block) for sid in sessions
               for grade_id, block in solution_blocks(source_notebook(sid))
               if len(tokens(block)) >= LEAK_MIN_TOKENS]
+    idioms = course_idioms()
     problems = []
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         text = shipped_text(path)
@@ -163,7 +181,7 @@ def answer_leaks(folder: Path, sessions: list[str],
         for sid, grade_id, block in blocks:
             if rel[:2] == ("notebooks", sid):
                 continue
-            share = covered(block, text)
+            share = covered(block, text, ignore=idioms)
             if share >= threshold:
                 problems.append(f"{path.relative_to(folder)} holds {share:.0%} of the answer "
                                 f"to {sid} {grade_id}")

@@ -2,6 +2,7 @@
 pages rendered where rows are graded, the gradebook written in batches."""
 
 import logging
+import time
 
 import pytest
 
@@ -61,7 +62,8 @@ def test_the_gradebook_is_written_in_batches_and_notebooks_let_go(submissions, t
     assert sum(map(sum, batches)) == 4  # each with its notebook, but erin's (nothing ran)
     assert all(r.executed is None for r in rows)
     assert {r.student for r in gradebook.export(tmp_path / "course")} == STUDENTS
-    assert len(list((tmp_path / "course" / "autograded").glob("*/01_micrograd/*.ipynb"))) == 4
+    # every row, erin's unreadable one too, gets a notebook that formgrader opens
+    assert len(list((tmp_path / "course" / "autograded").glob("*/01_micrograd/*.ipynb"))) == 5
     assert len(list((tmp_path / "fb").glob("*/01_micrograd.html"))) == 5
     import torch
 
@@ -85,10 +87,13 @@ def test_results_are_let_go_of_once_taken():
     from autograder.distribute import run_tasks
 
     taken = []
+    alive = lambda: sum(ref() is not None for ref in taken[:-1])  # noqa: E731 (earlier results)
     for _, result in run_tasks(lambda item: Result(), list(range(6)), workers=2, progress=False):
         taken.append(weakref.ref(result))
         del result
-        gc.collect()
-        alive = sum(ref() is not None for ref in taken[:-1])  # the previous results
-        assert alive == 0, f"{alive} earlier result(s) still held by the cluster"
+        # the release reaches the worker asynchronously: wait for it, however loaded the machine
+        deadline = time.monotonic() + 120
+        while gc.collect() >= 0 and alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert alive() == 0, f"{alive()} earlier result(s) still held by the cluster"
     assert len(taken) == 6
