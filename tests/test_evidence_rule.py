@@ -29,12 +29,6 @@ CLAIM_WORDS = frozenset("""
     is has with without enabled training mode type kind kinds none
 """.split())
 
-# Sessions whose probes still send claims, with the fields found: the test is expected to
-# fail there, and strictly, so that a fix shows.
-STILL_CLAIMING = {
-    "03_backprop": "n_params, init: parameter, batchnorm: stats_require_grad, mlp_bn: "
-                   "hidden_bias, bn_fold: linear",
-}
 
 
 # Raw state of the student's objects under the names torch or the statement gives it (a
@@ -106,17 +100,10 @@ def observations(session: str) -> dict[str, object]:
     return out
 
 
-def _session_param(session):
-    marks = ()
-    if session in STILL_CLAIMING:
-        marks = pytest.mark.xfail(strict=True, reason=f"still sends claims: {STILL_CLAIMING[session]}")
-    return pytest.param(session, marks=marks, id=session)
-
-
 SESSIONS = sorted(modules())
 
 
-@pytest.mark.parametrize("session", [_session_param(s) for s in SESSIONS])
+@pytest.mark.parametrize("session", SESSIONS)
 def test_probes_send_evidence_not_claims(session):
     found = source_claims(session)
     for name, message in observations(session).items():

@@ -38,6 +38,21 @@ def _cases(obs, key, n):
 
 
 @kernel
+def param_shapes(model):
+    """The shape of each of the model's parameters, as registered (the judge counts them)."""
+    return [list(t.shape) for t in model.parameters()]
+
+
+def parameter_count(obs) -> int:
+    """How many numbers the model's parameters hold, from the shapes the probe saw."""
+    shapes = obs.get("param_shapes")
+    expect(isinstance(shapes, list) and all(
+        isinstance(shape, list) and all(type(d) is int and d >= 0 for d in shape)
+        for shape in shapes), MALFORMED)
+    return sum(math.prod(shape) for shape in shapes)
+
+
+@kernel
 def snapshot(t):
     """A copy of a tensor the student's code may change in place later (other values as they are)."""
     return t.detach().clone() if isinstance(t, torch.Tensor) else t
@@ -392,8 +407,8 @@ def probe_mlp_torch(ns, seed):
         losses.append(snapshot(call("train_step(model, optimizer, Xb, Yb)", train_step, model,
                                     optimizer, Xb, Yb)))
         states.append([snapshot(t) for t in params])
-    return {"n_params": sum(t.numel() for t in model.parameters()), "logits": logits,
-            "losses": losses, "params": states}
+    return {"param_shapes": param_shapes(model), "logits": logits, "losses": losses,
+            "params": states}
 
 
 def reference_mlp(C, W1, b1, W2, b2, X):
@@ -404,9 +419,10 @@ def reference_mlp(C, W1, b1, W2, b2, X):
 def judge_mlp_torch(obs, seed):
     vocab, n_embd, block, hidden = mlp_sizes()
     want = vocab * n_embd + (block * n_embd + 1) * hidden + (hidden + 1) * vocab
-    expect(obs["n_params"] == want,
+    found = parameter_count(obs)
+    expect(found == want,
            f"MLP(vocab_size={vocab}, n_embd={n_embd}, block_size={block}, n_hidden={hidden}) "
-           f"should have {want} parameters (C, W1, b1, W2, b2), found {obs['n_params']!r}")
+           f"should have {want} parameters (C, W1, b1, W2, b2), found {found!r}")
     ref = [t.double() for t in mlp_weights(seed)]
     X, lr, batches = mlp_batches(seed)
     _compare(obs["logits"], reference_mlp(*ref, X), f"model(X) for X of shape {tuple(X.shape)}",
@@ -440,6 +456,12 @@ def init_cases(seed):
             (100, 300, rng.uniform(0.05, 0.2), True), (128, 150, 5 / 3, False)]
 
 
+@kernel
+def init_input(seed, fan_in):
+    """A batch (4, fan_in) pushed through the initialised layer: d sum(y) / dW = its column sums."""
+    return torch.randn(4, fan_in, generator=torch.Generator().manual_seed(seed + fan_in))
+
+
 @probe("init")
 def probe_init(ns, seed):
     init_linear_ = need(ns, "init_linear_")
@@ -450,9 +472,11 @@ def probe_init(ns, seed):
             layer = nn.Linear(fan_in, fan_out, bias=bias)
             call(f"init_linear_(nn.Linear({fan_in}, {fan_out}, bias={bias}), gain={gain:.3g})",
                  init_linear_, layer, gain)
-            w = layer.weight
-            out.append({"parameter": isinstance(w, nn.Parameter) and w.requires_grad is True,
-                        "weight": snapshot(w), "bias": snapshot(layer.bias)})
+            weight, bias = snapshot(layer.weight), snapshot(layer.bias)
+            y = layer(init_input(seed, fan_in))  # its gradient shows the weight is trainable
+            if y.requires_grad:
+                y.sum().backward()
+            out.append({"weight": weight, "bias": bias, "weight_grad": snapshot(layer.weight.grad)})
     return {"cases": out}
 
 
@@ -461,7 +485,10 @@ def judge_init(obs, seed):
     cases = init_cases(seed)
     for (fan_in, fan_out, gain, bias), got in zip(cases, _cases(obs, "cases", len(cases))):
         expect(isinstance(got, dict), MALFORMED)
-        expect(got["parameter"] is True,
+        grad = got.get("weight_grad")
+        want = init_input(seed, fan_in).double().sum(0).expand(fan_out, fan_in)
+        expect(isinstance(grad, torch.Tensor) and tuple(grad.shape) == (fan_out, fan_in)
+               and torch.allclose(grad.double(), want, rtol=1e-5, atol=1e-6),
                "the layer's weight must stay a trainable nn.Parameter (fill it in place, under "
                "torch.no_grad())")
         what = f"nn.Linear({fan_in}, {fan_out}) with gain {gain:.3g}"
@@ -538,13 +565,13 @@ def probe_batchnorm(ns, seed):
         for x, up in zip(train, upstream):
             xs = x.clone().requires_grad_(True)
             y = call(f"{what} in training mode", bn, xs)
+            running = [graph_grad(getattr(bn, name, None), xs)
+                       for name in ("running_mean", "running_var")]
             call("backward through your BatchNorm1d", lambda: y.backward(up))
             steps.append({"out": snapshot(y), "x_grad": snapshot(xs.grad),
                           "weight_grad": snapshot(getattr(bn.weight, "grad", None)),
                           "bias_grad": snapshot(getattr(bn.bias, "grad", None)),
-                          "stats_require_grad": any(
-                              getattr(getattr(bn, name, None), "requires_grad", False) is True
-                              for name in ("running_mean", "running_var")),
+                          "running_grads": running,
                           **bn_state(bn)})
             bn.weight.grad = bn.bias.grad = None
         call(f"{what}.eval()", bn.eval)
@@ -555,6 +582,16 @@ def probe_batchnorm(ns, seed):
             tests.append({"out": snapshot(y), **bn_state(bn)})
         layers.append({"initial": initial, "train": steps, "eval": tests})
     return {"layers": layers}
+
+
+@kernel
+def graph_grad(t, x):
+    """The gradient of sum(t) with respect to x when t is in autograd's graph, else None."""
+    if not isinstance(t, torch.Tensor) or not t.requires_grad:
+        return None
+    grad = call("the gradient of a running statistic", lambda: torch.autograd.grad(
+        t.sum(), x, retain_graph=True, allow_unused=True)[0])
+    return snapshot(grad)
 
 
 def _running(t, dim, what):
@@ -600,7 +637,10 @@ def judge_batchnorm(obs, seed):
                 _compare(seen[key], want, f"training mode, batch {i}: the gradient of {name}",
                          "Let autograd follow the batch statistics (no .detach() on them).")
             ref.weight.grad = ref.bias.grad = None
-            expect(seen["stats_require_grad"] is False,
+            running = seen.get("running_grads")
+            expect(isinstance(running, list) and len(running) == 2, MALFORMED)
+            expect(all(g is None or (isinstance(g, torch.Tensor) and not g.abs().max() > 0)
+                       for g in running),
                    "update the running statistics under torch.no_grad() (or from detached "
                    "tensors): they are not trained by backpropagation")
             for name, formula in (("running_mean", "the batch mean"),
@@ -822,8 +862,8 @@ def probe_mnist_module(ns, seed):
         optimizer.step()
         losses.append(loss.item())
         states.append([snapshot(t) for t in held])
-    return {"n_params": sum(t.numel() for t in model.parameters()), "logits": logits,
-            "losses": losses, "params": states}
+    return {"param_shapes": param_shapes(model), "logits": logits, "losses": losses,
+            "params": states}
 
 
 @judge("mnist_module")
@@ -831,9 +871,10 @@ def judge_mnist_module(obs, seed):
     params, x, labels, lr = automation_setup(seed)
     (n_h, n_x), n_y = params[0].shape, params[2].shape[0]
     want = n_h * n_x + n_h + n_y * n_h + n_y
-    expect(obs["n_params"] == want,
+    found = parameter_count(obs)
+    expect(found == want,
            f"TwoLayerMLP({n_x}, {n_h}, {n_y}) should have {want} parameters (the weights and "
-           f"biases of its two layers), found {obs['n_params']!r}")
+           f"biases of its two layers), found {found!r}")
     _compare(obs["logits"], mnist_reference(*(t.double() for t in params), x.double())[2],
              f"model(x) for a batch of {x.shape[0]}",
              "forward returns the logits self.out(tanh(self.hidden(x))), without the softmax.")
@@ -908,9 +949,8 @@ def probe_mlp_bn(ns, seed):
     with torch.no_grad():
         eval_logits = [snapshot(call(f"model(x) in eval mode on {len(x)} example(s)", model, x))
                        for x in (X, X[:1])]
-    return {"n_params": sum(t.numel() for t in model.parameters()),
-            "hidden_bias": hid.bias is not None, "train_logits": train_logits,
-            "eval_logits": eval_logits}
+    return {"param_shapes": param_shapes(model), "hidden_bias": snapshot(hid.bias),
+            "train_logits": train_logits, "eval_logits": eval_logits}
 
 
 def reference_mlp_bn(seed):
@@ -932,11 +972,12 @@ def reference_mlp_bn(seed):
 def judge_mlp_bn(obs, seed):
     vocab, n_embd, block, hidden = mlp_sizes()
     want = (vocab * n_embd + block * n_embd * hidden + 2 * hidden + (hidden + 1) * vocab
-            + (hidden if obs["hidden_bias"] is True else 0))
-    expect(obs["n_params"] == want,
+            + (hidden if obs["hidden_bias"] is not None else 0))
+    found = parameter_count(obs)
+    expect(found == want,
            f"MLPBN(vocab_size={vocab}, n_embd={n_embd}, block_size={block}, n_hidden={hidden}) "
            f"should have {want} parameters (C, W1, the gain and bias of bn, W2, b2), found "
-           f"{obs['n_params']!r}")
+           f"{found!r}")
     net = reference_mlp_bn(seed)
     X, lr, batches = mlp_batches(seed)
     _compare(obs["train_logits"], net(X).detach(),
@@ -994,9 +1035,13 @@ def probe_bn_fold(ns, seed):
         folded = call("fold_batchnorm(linear, bn)", fold_batchnorm, linear, bn)
         with torch.no_grad():
             y = snapshot(call("folded(x)", folded, x))
-        out.append({"linear": isinstance(folded, nn.Linear), "out": y,
+        out.append({"classes": [f"{c.__module__}.{c.__qualname__}" for c in type(folded).__mro__],
+                    "out": y,
                     "after": fold_state(linear, bn)})
     return {"cases": out}
+
+
+LINEAR = f"{nn.Linear.__module__}.{nn.Linear.__qualname__}"
 
 
 @judge("bn_fold")
@@ -1006,7 +1051,7 @@ def judge_bn_fold(obs, seed):
         expect(isinstance(got, dict), MALFORMED)
         what = (f"nn.Linear({linear.in_features}, {linear.out_features}, "
                 f"bias={linear.bias is not None}) and BatchNorm1d(eps={bn.eps:g})")
-        expect(got["linear"] is True, "fold_batchnorm must return an nn.Linear")
+        expect(LINEAR in (got.get("classes") or []), "fold_batchnorm must return an nn.Linear")
         with torch.no_grad():
             want = bn.double()(linear.double()(x.double()))
         _compare(got["out"], want, f"with {what}, folded(x)",
