@@ -79,7 +79,7 @@ test-e2e: $(STAMP) ## JupyterLab in headless Chromium: a released notebook runs 
 test-fast: $(STAMP) ## the tests that do not execute notebooks
 	$(BIN)/python -m pytest -m "not slow"
 
-bench: $(STAMP) ## grading speed, hostile corpus and similarity into bench/results.json (about 15 min)
+bench: $(STAMP) ## grading speed, hostile corpus and similarity into bench/results.json (about 20 min on 2 cores)
 	$(BIN)/python bench/bench.py all
 
 bench-quality: $(STAMP) ## every solution notebook's full in-class run, its numbers into bench/results.json (long)
