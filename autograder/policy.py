@@ -238,6 +238,18 @@ def _check_type(source: str, name: str, value, kind: type) -> None:
                           f"got {type(value).__name__} ({value!r})")
 
 
+def _local_time(spec: dict, key: str, where: str) -> dt.datetime:
+    """``spec[key]``, a local time in TIMEZONE written 'YYYY-MM-DD HH:MM[:SS]' (no offset)."""
+    try:
+        value = dt.datetime.fromisoformat(spec[key])
+    except ValueError as exc:
+        raise PolicyError(f"{where}: {key} {spec[key]!r} is not "
+                          f"'YYYY-MM-DD HH:MM[:SS]'") from exc
+    if value.tzinfo is not None:
+        raise PolicyError(f"{where}: {key} must be local time in TIMEZONE, without offset")
+    return value
+
+
 def _session(source: str, sid: str, spec, tz: zoneinfo.ZoneInfo) -> Session:
     where = f"{source}: SESSIONS[{sid!r}]"
     if not isinstance(spec, dict):
@@ -257,20 +269,7 @@ def _session(source: str, sid: str, spec, tz: zoneinfo.ZoneInfo) -> Session:
         class_date = dt.date.fromisoformat(spec["class_date"])
     except ValueError as exc:
         raise PolicyError(f"{where}: class_date {spec['class_date']!r} is not YYYY-MM-DD") from exc
-    try:
-        deadline = dt.datetime.fromisoformat(spec["deadline"])
-    except ValueError as exc:
-        raise PolicyError(f"{where}: deadline {spec['deadline']!r} is not "
-                          f"'YYYY-MM-DD HH:MM[:SS]'") from exc
-    if deadline.tzinfo is not None:
-        raise PolicyError(f"{where}: deadline must be local time in TIMEZONE, without offset")
-    try:
-        release = dt.datetime.fromisoformat(spec["release"])
-    except ValueError as exc:
-        raise PolicyError(f"{where}: release {spec['release']!r} is not "
-                          f"'YYYY-MM-DD HH:MM[:SS]'") from exc
-    if release.tzinfo is not None:
-        raise PolicyError(f"{where}: release must be local time in TIMEZONE, without offset")
+    deadline, release = (_local_time(spec, key, where) for key in ("deadline", "release"))
     if release > deadline:
         raise PolicyError(f"{where}: release {spec['release']} is after the deadline")
     return Session(sid, spec["title"], class_date, deadline.replace(tzinfo=tz),
